@@ -1,0 +1,173 @@
+"""Fused whole-network kernels: one jitted call runs a training epoch or a batched forward pass.
+
+Parameters live in one flat vector (per layer: W row-major (n_in, n_out), then b), so the optimiser
+update is a single loop and no Python runs between mini-batches.
+"""
+import numpy as np
+from numba import njit
+
+from .config import njit_options
+from .kernels import (_count_correct, _dense_backward, _dense_forward, _loss_and_delta,
+                      _mul_activation_grad_inplace)
+
+_NJIT = njit_options()
+OPTIMISERS = {"sgd": 0, "momentum": 1, "adam": 2}
+
+
+@njit(**_NJIT)
+def _offsets(sizes):
+    n_layers = sizes.shape[0] - 1
+    w_off = np.empty(n_layers, np.int64)
+    b_off = np.empty(n_layers, np.int64)
+    pos = 0
+    for layer in range(n_layers):
+        w_off[layer] = pos
+        pos += sizes[layer] * sizes[layer + 1]
+        b_off[layer] = pos
+        pos += sizes[layer + 1]
+    return w_off, b_off
+
+
+@njit(**_NJIT)
+def _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs):
+    for layer in range(sizes.shape[0] - 1):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        W = params[w_off[layer]:w_off[layer] + n_in * n_out].reshape((n_in, n_out))
+        b = params[b_off[layer]:b_off[layer] + n_out]
+        A_in = abuf[a_off[layer]:a_off[layer] + bs * n_in].reshape((bs, n_in))
+        A_out = abuf[a_off[layer + 1]:a_off[layer + 1] + bs * n_out].reshape((bs, n_out))
+        _dense_forward(A_in, W, b, acts[layer], A_out)
+
+
+@njit(**_NJIT)
+def _activation_offsets(sizes, batch):
+    a_off = np.empty(sizes.shape[0] + 1, np.int64)
+    a_off[0] = 0
+    for layer in range(sizes.shape[0]):
+        a_off[layer + 1] = a_off[layer] + batch * sizes[layer]
+    return a_off
+
+
+@njit(**_NJIT)
+def _forward_all(params, sizes, acts, X, out, chunk):
+    """Forward X through the network in chunks; writes the last layer's output into out."""
+    w_off, b_off = _offsets(sizes)
+    a_off = _activation_offsets(sizes, chunk)
+    abuf = np.empty(a_off[-1], params.dtype)
+    n, n_in, n_last = X.shape[0], sizes[0], sizes[-1]
+    for start in range(0, n, chunk):
+        bs = min(chunk, n - start)
+        A0 = abuf[0:bs * n_in].reshape((bs, n_in))
+        A0[:, :] = X[start:start + bs]
+        _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs)
+        L = sizes.shape[0] - 1
+        out[start:start + bs] = abuf[a_off[L]:a_off[L] + bs * n_last].reshape((bs, n_last))
+
+
+@njit(**_NJIT)
+def _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off, b_off, dbuf1, dbuf2, Yb, bs):
+    """Loss of the batch already forwarded into abuf; fills grads. Returns (loss, n_correct)."""
+    L = sizes.shape[0] - 1
+    n_last = sizes[L]
+    A_last = abuf[a_off[L]:a_off[L] + bs * n_last].reshape((bs, n_last))
+    delta = dbuf1[:bs * n_last].reshape((bs, n_last))
+    total = _loss_and_delta(A_last, Yb, loss, delta)
+    if loss == 1:
+        _mul_activation_grad_inplace(delta, A_last, acts[L - 1])
+    correct = _count_correct(A_last, Yb)
+    cur, nxt = dbuf1, dbuf2
+    for layer in range(L - 1, -1, -1):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        W = params[w_off[layer]:w_off[layer] + n_in * n_out].reshape((n_in, n_out))
+        gW = grads[w_off[layer]:w_off[layer] + n_in * n_out].reshape((n_in, n_out))
+        gb = grads[b_off[layer]:b_off[layer] + n_out]
+        A_in = abuf[a_off[layer]:a_off[layer] + bs * n_in].reshape((bs, n_in))
+        d = cur[:bs * n_out].reshape((bs, n_out))
+        gX = nxt[:bs * n_in].reshape((bs, n_in))
+        _dense_backward(A_in, W, d, gW, gb, gX, layer > 0)
+        if layer > 0:
+            _mul_activation_grad_inplace(gX, A_in, acts[layer - 1])
+        cur, nxt = nxt, cur
+    return total, correct
+
+
+@njit(**_NJIT)
+def _update(params, grads, opt, lr, s1, s2, hyper, step):
+    """In-place optimiser step. hyper = (momentum/beta1, beta2, eps)."""
+    if opt == 0:
+        for i in range(params.shape[0]):
+            params[i] -= lr * grads[i]
+    elif opt == 1:
+        mu = hyper[0]
+        for i in range(params.shape[0]):
+            s1[i] = mu * s1[i] - lr * grads[i]
+            params[i] += s1[i]
+    else:
+        b1, b2, eps = hyper[0], hyper[1], hyper[2]
+        c1 = 1.0 - b1 ** step
+        c2 = 1.0 - b2 ** step
+        for i in range(params.shape[0]):
+            g = grads[i]
+            s1[i] = b1 * s1[i] + (1.0 - b1) * g
+            s2[i] = b2 * s2[i] + (1.0 - b2) * g * g
+            params[i] -= lr * (s1[i] / c1) / (np.sqrt(s2[i] / c2) + eps)
+
+
+@njit(**_NJIT)
+def _train_epoch(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1, s2, hyper, step):
+    """One epoch of mini-batch training over X[order]. Returns (total_loss, correct, step, bad_batch).
+
+    bad_batch is the index of the first batch whose loss was not finite (-1 if none); the epoch stops
+    there before the update, so the parameters stay finite.
+    """
+    w_off, b_off = _offsets(sizes)
+    a_off = _activation_offsets(sizes, batch)
+    abuf = np.empty(a_off[-1], params.dtype)
+    width = 0
+    for s in sizes:
+        width = max(width, s)
+    dbuf1 = np.empty(batch * width, params.dtype)
+    dbuf2 = np.empty(batch * width, params.dtype)
+    n_in, n_out = sizes[0], sizes[-1]
+    ybuf = np.empty(batch * n_out, params.dtype)
+    n = order.shape[0]
+    total_loss = 0.0
+    total_correct = 0
+    n_batches = (n + batch - 1) // batch
+    for k in range(n_batches):
+        start = k * batch
+        bs = min(batch, n - start)
+        A0 = abuf[0:bs * n_in].reshape((bs, n_in))
+        Yb = ybuf[:bs * n_out].reshape((bs, n_out))
+        for i in range(bs):
+            A0[i, :] = X[order[start + i]]
+            Yb[i, :] = Y[order[start + i]]
+        _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs)
+        batch_loss, correct = _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off,
+                                              b_off, dbuf1, dbuf2, Yb, bs)
+        if not np.isfinite(batch_loss):
+            return total_loss, total_correct, step, k
+        total_loss += batch_loss
+        total_correct += correct
+        step += 1
+        _update(params, grads, opt, lr, s1, s2, hyper, step)
+    return total_loss, total_correct, step, -1
+
+
+@njit(**_NJIT)
+def _loss_and_grads(params, grads, sizes, acts, loss, X, Y):
+    """Total loss and gradients over the whole of X (one batch)."""
+    w_off, b_off = _offsets(sizes)
+    bs = X.shape[0]
+    a_off = _activation_offsets(sizes, bs)
+    abuf = np.empty(a_off[-1], params.dtype)
+    width = 0
+    for s in sizes:
+        width = max(width, s)
+    dbuf1 = np.empty(bs * width, params.dtype)
+    dbuf2 = np.empty(bs * width, params.dtype)
+    abuf[:bs * sizes[0]].reshape((bs, sizes[0]))[:, :] = X
+    _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs)
+    total, _ = _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off, b_off,
+                               dbuf1, dbuf2, Y, bs)
+    return total

@@ -1,0 +1,90 @@
+"""Mini-batch training with per-epoch history and callbacks."""
+import time
+
+import numpy as np
+
+from . import engine
+from .kernels import one_hot_like
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or inf."""
+
+
+def batches(n, batch_size, rng):
+    """Index arrays of random mini-batches covering range(n) once; the last partial batch is kept."""
+    if batch_size < 1:
+        raise ValueError(f"batch size must be >= 1, got {batch_size}")
+    order = rng.permutation(n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def check_finite(name, array):
+    """Raise ValueError naming the array if it holds NaN or inf."""
+    bad = ~np.isfinite(array)
+    if bad.any():
+        idx = tuple(int(i) for i in np.unravel_index(np.argmax(bad), array.shape))
+        raise ValueError(f"{name} contains {int(bad.sum())} non-finite value(s), first at index {idx}")
+
+
+def _targets(model, Y, n):
+    if model.loss_name == "cross_entropy":
+        Y = one_hot_like(Y, np.empty((n, model.sizes[-1])))
+    Y = np.ascontiguousarray(Y, dtype=model.dtype)
+    if Y.shape != (n, model.sizes[-1]):
+        raise ValueError(f"targets must have shape {(n, int(model.sizes[-1]))}, got {Y.shape}")
+    check_finite("targets", Y)
+    return Y
+
+
+def evaluate(model, X, Y):
+    """(mean loss per sample, accuracy) on a data set; accuracy is None for regression targets."""
+    out = model.outputs(X)
+    T = _targets(model, Y, len(X))
+    loss = model.loss(X, T) / max(len(X), 1)
+    acc = float(np.mean(out.argmax(1) == T.argmax(1))) if model.loss_name == "cross_entropy" else None
+    return loss, acc
+
+
+def fit(model, X, Y, optimiser, epochs, batch_size, rng, valid=None, callbacks=(), progress=None):
+    """Train in place. Returns history: dict of per-epoch lists (train_loss, train_acc, valid_loss,
+    valid_acc, seconds). Losses are averaged over samples. A callback(epoch, history, model) returning
+    True stops training. progress: an optional callable(epoch, history) or a tqdm bar to update."""
+    X = model._as_input(X)
+    check_finite("inputs", X)
+    Y = _targets(model, Y, len(X))
+    if valid is not None:
+        Xv = model._as_input(valid[0])
+        check_finite("validation inputs", Xv)
+        Yv = _targets(model, valid[1], len(Xv))
+    optimiser.bind(model)
+    opt_code = engine.OPTIMISERS[optimiser.name]
+    history = {k: [] for k in ("train_loss", "train_acc", "valid_loss", "valid_acc", "seconds")}
+    n = len(X)
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        order = rng.permutation(n).astype(np.int64)
+        total, correct, optimiser.steps, bad = engine._train_epoch(
+            model.flat, model.grad_flat, model.sizes, model.acts, model.loss_code, X, Y, order,
+            int(batch_size), opt_code, optimiser.lr, optimiser.s1, optimiser.s2, optimiser.hyper(),
+            optimiser.steps)
+        seconds = time.perf_counter() - t0
+        if bad >= 0:
+            raise TrainingDiverged(f"loss became non-finite at epoch {epoch + 1}, batch {bad + 1} "
+                                   f"(learning rate {optimiser.lr:g} may be too high)")
+        history["train_loss"].append(total / n)
+        history["train_acc"].append(correct / n if model.loss_name == "cross_entropy" else None)
+        history["seconds"].append(seconds)
+        if valid is not None:
+            vl, va = evaluate(model, Xv, Yv)
+            history["valid_loss"].append(vl)
+            history["valid_acc"].append(va)
+        if progress is not None:
+            if hasattr(progress, "update"):
+                progress.update(1)
+                progress.set_postfix(loss=f"{total / n:.4f}")
+            else:
+                progress(epoch, history)
+        if any(cb(epoch, history, model) for cb in callbacks):
+            break
+    return history

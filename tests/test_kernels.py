@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+
+from fastnn import kernels
+from tests import reference as ref
+
+ACTS = ["identity", "sigmoid", "tanh", "relu"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ACTS + ["softmax"])
+def test_dense_forward_matches_reference(rng, dtype, name):
+    X = rng.standard_normal((5, 7)).astype(dtype)
+    W = rng.standard_normal((7, 4)).astype(dtype)
+    b = rng.standard_normal(4).astype(dtype)
+    got = kernels.dense_forward(X, W, b, name)
+    assert got.dtype == dtype
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, ref.dense_forward(X, W, b, name), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("name", ACTS)
+def test_dense_backward_matches_reference(rng, name):
+    X = rng.standard_normal((6, 5))
+    W = rng.standard_normal((5, 3))
+    b = rng.standard_normal(3)
+    A = kernels.dense_forward(X, W, b, name)
+    G = rng.standard_normal(A.shape)
+    gW, gb, gX = kernels.dense_backward(X, W, A, G, name)
+    rW, rb, rX = ref.dense_backward(X, W, A, G, name)
+    for got, want in ((gW, rW), (gb, rb), (gX, rX)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_backward_can_skip_input_gradient(rng):
+    X, W = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    A = kernels.dense_forward(X, W, np.zeros(2), "relu")
+    assert kernels.dense_backward(X, W, A, np.ones_like(A), "relu", need_grad_X=False)[2] is None
+
+
+def test_softmax_is_stable_for_huge_logits():
+    Z = np.array([[1000.0, 1001.0, 1002.0], [-1000.0, -1000.0, -1000.0]])
+    P = kernels.softmax(Z)
+    assert np.isfinite(P).all()
+    np.testing.assert_allclose(P[0], ref.softmax(Z - 1000)[0], rtol=1e-12)
+    np.testing.assert_allclose(P[1], [1 / 3] * 3, rtol=1e-12)
+
+
+def test_sigmoid_saturates_without_overflow():
+    out = kernels.activate(np.array([[-800.0, 800.0, 0.0]]), "sigmoid")
+    np.testing.assert_allclose(out, [[0.0, 1.0, 0.5]], atol=1e-300)
+
+
+@pytest.mark.parametrize("name", ACTS)
+def test_activation_grad_from_output(rng, name):
+    Z = rng.standard_normal((3, 4))
+    A = kernels.activate(Z, name)
+    want = np.vectorize(lambda a: ref.act_grad_from_output(a, name))(A)
+    np.testing.assert_allclose(kernels.activation_grad(A, name), want, rtol=1e-12)
+
+
+def test_cross_entropy_and_accuracy_hand_computed():
+    P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
+    labels = np.array([0, 1])
+    loss, delta = kernels.cross_entropy(P, labels)
+    assert loss == pytest.approx(-np.log(0.7) - np.log(0.3), rel=1e-14)
+    np.testing.assert_allclose(delta, [[-0.3, 0.2, 0.1], [0.1, -0.7, 0.6]], atol=1e-15)
+    assert kernels.accuracy(P, labels) == 0.5
+    assert kernels.accuracy(P, kernels.one_hot(labels, 3)) == 0.5
+    assert loss == pytest.approx(ref.cross_entropy(P, kernels.one_hot(labels, 3, np.float64)))
+
+
+def test_squared_error_hand_computed():
+    loss, grad = kernels.squared_error(np.array([[1.0, 2.0]]), np.array([[0.0, 4.0]]))
+    assert loss == 5.0
+    np.testing.assert_array_equal(grad, [[2.0, -4.0]])
+
+
+def test_xavier_uniform_variance(rng):
+    W = kernels.xavier_uniform(400, 600, rng, np.float64)
+    assert abs(W.var() - 2 / 1000) < 1e-4
+    assert np.abs(W).max() <= np.sqrt(6 / 1000)
+
+
+def test_bad_inputs_raise_clear_errors(rng):
+    with pytest.raises(ValueError, match="shape mismatch"):
+        kernels.dense_forward(np.ones((2, 3)), np.ones((4, 2)), np.ones(2))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        kernels.dense_forward(np.ones((2, 3), int), np.ones((3, 2)), np.ones(2))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\)"):
+        kernels.one_hot(np.array([0, 3]), 3)
+    with pytest.raises(ValueError, match="unknown activation"):
+        kernels.activate(np.ones((1, 1)), "swish")
