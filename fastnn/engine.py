@@ -7,8 +7,13 @@ import numpy as np
 from numba import njit
 
 from .config import njit_options
-from .kernels import (_count_correct, _dense_backward, _dense_forward, _loss_and_delta,
-                      _mul_activation_grad_inplace)
+from .kernels import (
+    _count_correct,
+    _dense_backward,
+    _dense_forward,
+    _loss_and_delta,
+    _mul_activation_grad_inplace,
+)
 
 _NJIT = njit_options()
 OPTIMISERS = {"sgd": 0, "momentum": 1, "adam": 2}

@@ -6,8 +6,16 @@ import tempfile
 import numpy as np
 
 from . import engine
-from .kernels import (ACTIVATIONS, LOSSES, activation_code, dense_backward, dense_forward,
-                      one_hot_like, xavier_uniform, _loss_and_delta)
+from .kernels import (
+    ACTIVATIONS,
+    LOSSES,
+    _loss_and_delta,
+    activation_code,
+    dense_backward,
+    dense_forward,
+    one_hot_like,
+    xavier_uniform,
+)
 
 FORMAT = "fastnn-sequential-v1"
 
