@@ -12,6 +12,9 @@ from . import hookspecs
 DEFAULT_PLUGINS = (
     "fastnn_plugins.mlp",
     "fastnn_plugins.gradcheck_task",
+    "fastnn_plugins.ocr.task",
+    "fastnn_plugins.autoencoder",
+    "fastnn_plugins.pca",
 )
 
 pm = pluggy.PluginManager("fastnn")

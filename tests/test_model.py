@@ -5,10 +5,13 @@ from fastnn.model import Dense, Sequential, mlp
 from fastnn.optim import SGD, Adam, Momentum
 from fastnn.train import TrainingDiverged, batches, fit
 
-torch = pytest.importorskip("torch")
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
 
 
-def torch_reference(model, X, Y):
+def torch_reference(torch, model, X, Y):
     """Loss and gradients of the same network computed by torch autograd in float64."""
     params, h = [], torch.tensor(X, dtype=torch.float64)
     for layer in model.layers:
@@ -32,11 +35,11 @@ def torch_reference(model, X, Y):
                                              ("sigmoid", "squared_error", "sigmoid"),
                                              ("relu", "squared_error", "identity"),
                                              ("tanh", "squared_error", "sigmoid")])
-def test_forward_backward_match_torch(rng, hidden, loss, out):
+def test_forward_backward_match_torch(torch, rng, hidden, loss, out):
     model = mlp([20, 16, 12, 5], hidden=hidden, output=out, loss=loss, dtype=np.float64, rng=rng)
     X = rng.standard_normal((9, 20))
     Y = np.eye(5)[rng.integers(0, 5, 9)] if loss == "cross_entropy" else rng.random((9, 5))
-    want_loss, want_grads = torch_reference(model, X, Y)
+    want_loss, want_grads = torch_reference(torch, model, X, Y)
     model.forward(X)
     got_loss = model.backward(Y)
     assert got_loss == pytest.approx(want_loss, rel=1e-10)
@@ -78,7 +81,7 @@ def test_momentum_update_follows_the_formula(rng):
     np.testing.assert_allclose(model.flat, w0 + M1 + M2, rtol=1e-14)
 
 
-def test_adam_matches_torch(rng):
+def test_adam_matches_torch(torch, rng):
     model = mlp([4, 3], output="softmax", dtype=np.float64, rng=rng)
     p = torch.tensor(model.flat.copy(), requires_grad=True)
     topt = torch.optim.Adam([p], lr=0.01)

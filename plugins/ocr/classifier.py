@@ -1,0 +1,282 @@
+"""The 36-class glyph classifier for OCR: training data, backends (numba MLP, torch CNN) and a cache.
+
+Training data: NIST36 when present, else UNIPEN + Chars74K + photo crops (writer-disjoint splits)
+plus MNIST training digits, all rendered to the canonical glyph style. The sample pages are never used.
+"""
+import hashlib
+import json
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from fastnn.config import CACHE_DIR
+from fastnn.data import CLASSES36, DataError
+from fastnn.data.formats import load_mnist
+from fastnn.data.handwriting import load_36class
+
+from . import glyph
+
+GLYPH_VERSION = "skeleton-pen2.5-v1"
+MNIST_DIGITS = 12000  # MNIST adds digit writers; capped so digits do not swamp letters
+
+
+def _fingerprint(paths):
+    h = hashlib.sha256(GLYPH_VERSION.encode())
+    for p in sorted(paths):
+        st = os.stat(p)
+        h.update(f"{os.path.basename(p)}:{st.st_size}:{int(st.st_mtime)}".encode())
+    return h.hexdigest()[:16]
+
+
+def _data_files(root):
+    files = []
+    for dirpath, _, names in os.walk(root):
+        for n in names:
+            if n.endswith((".npz", ".mat")) or "idx" in n:
+                if "strokes" not in n and "flowers" not in dirpath:
+                    files.append(os.path.join(dirpath, n))
+    return files
+
+
+def _atomic_savez(path, **arrays):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp.npz")
+    with os.fdopen(fd, "wb") as fh:
+        np.savez(fh, **arrays)
+    os.replace(tmp, path)
+
+
+def training_glyphs(root, cache_dir=CACHE_DIR, progress=None, mnist_digits=MNIST_DIGITS):
+    """{'train','valid','test'} -> (glyphs (n,32,32), labels, source names); cached on disk."""
+    data, dataset = load_36class(root)
+    key = _fingerprint(_data_files(root)) + f"-{dataset}-m{mnist_digits}"
+    path = os.path.join(cache_dir, f"glyphs-{key}.npz")
+    if os.path.exists(path):
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                out = {s: (z[f"{s}_x"], z[f"{s}_y"], z[f"{s}_src"]) for s in ("train", "valid", "test")}
+            return out, dataset, key
+        except (OSError, KeyError, ValueError):
+            pass  # a broken cache is rebuilt
+    if mnist_digits and dataset == "handwriting36":
+        try:
+            mn = load_mnist(root, "train")
+            sel = np.random.default_rng(0).permutation(len(mn))[:mnist_digits]
+            imgs = mn.images[sel]
+            labels = mn.labels[sel] + 26  # digits follow A-Z in the 36-class order
+            data["train"].images = np.concatenate([data["train"].images,
+                                                   np.pad(imgs, ((0, 0), (2, 2), (2, 2)), constant_values=1)])
+            data["train"].labels = np.concatenate([data["train"].labels, labels])
+            data["train"].groups = np.concatenate([data["train"].groups, np.array(["mnist:0"] * len(sel))])
+        except DataError:
+            pass  # MNIST is optional
+    total = sum(len(d) for d in data.values())
+    bar = progress(total=total, desc="rendering training glyphs") if progress else None
+    out = {}
+    for split, ds in data.items():
+        src = np.array([g.split(":")[0] for g in ds.groups]) if ds.groups is not None else \
+            np.array([dataset] * len(ds))
+        out[split] = (glyph.render_dataset(ds.images, bar), ds.labels.astype(np.int64), src)
+    if bar:
+        bar.close()
+    _atomic_savez(path, **{f"{s}_{k}": v for s, t in out.items() for k, v in zip(("x", "y", "src"), t)})
+    return out, dataset, key
+
+
+# --------------------------------------------------------------------------- backends
+def torch_available():
+    try:
+        import torch  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+class MLPBackend:
+    """numba core: 1024-512-256-36 relu MLP trained with Adam on the canonical glyphs."""
+    name = "mlp"
+
+    def __init__(self, model=None):
+        self.model = model
+
+    def fit(self, splits, rng, epochs=30, progress=None):
+        from fastnn.model import mlp
+        from fastnn.optim import Adam
+        from fastnn.train import fit
+        x, y, _ = splits["train"]
+        X = x.reshape(len(x), -1)
+        xv, yv, _ = splits["valid"]
+        self.model = mlp([1024, 512, 256, 36], hidden="relu", rng=rng)
+        bar = progress(total=epochs, desc="training mlp") if progress else None
+        # mild shift augmentation: each epoch sees the glyphs moved by up to 1 px
+        hist = {"valid_acc": []}
+        opt = Adam(5e-4)
+        for epoch in range(epochs):
+            dy, dx = rng.integers(-1, 2, 2)
+            Xa = np.roll(np.roll(x, dy, 1), dx, 2).reshape(len(x), -1)
+            h = fit(self.model, Xa, y, opt, 1, 64, rng, valid=(xv.reshape(len(xv), -1), yv))
+            hist["valid_acc"].append(h["valid_acc"][0])
+            if bar:
+                bar.update(1)
+        if bar:
+            bar.close()
+        del X
+        return hist
+
+    def predict_proba(self, glyphs):
+        return self.model.outputs(np.asarray(glyphs, np.float32).reshape(len(glyphs), -1))
+
+    def save(self, path):
+        self.model.save(path, backend=self.name)
+
+    @classmethod
+    def load(cls, path):
+        from fastnn.model import Sequential
+        return cls(Sequential.load(path))
+
+
+class CNNBackend:
+    """torch: a small VGG-style CNN with batch-norm, trained with random affine augmentation."""
+    name = "cnn"
+
+    def __init__(self, net=None, device="cpu"):
+        self.net, self.device = net, device
+
+    @staticmethod
+    def build():
+        from torch import nn
+
+        def block(i, o):
+            return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
+        return nn.Sequential(*block(1, 32), nn.MaxPool2d(2), *block(32, 64), nn.MaxPool2d(2),
+                             *block(64, 128), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.3),
+                             nn.Linear(128 * 16, 256), nn.ReLU(inplace=True), nn.Dropout(0.3), nn.Linear(256, 36))
+
+    def fit(self, splits, rng, epochs=8, progress=None, batch=128):
+        import torch
+        import torch.nn.functional as F
+        torch.manual_seed(int(rng.integers(2**31)))
+        x, y, _ = splits["train"]
+        X = torch.from_numpy(1.0 - x[:, None])  # ink as 1: zero padding is paper
+        Y = torch.from_numpy(y)
+        self.net = self.build()
+        opt = torch.optim.AdamW(self.net.parameters(), lr=2e-3, weight_decay=1e-4)
+        steps = epochs * ((len(X) + batch - 1) // batch)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
+        bar = progress(total=steps, desc="training cnn") if progress else None
+        hist = {"valid_acc": [], "seconds": []}
+        gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        for epoch in range(epochs):
+            t0 = time.perf_counter()
+            self.net.train()
+            perm = torch.randperm(len(X), generator=gen)
+            for i in range(0, len(X), batch):
+                idx = perm[i:i + batch]
+                xb = _augment(X[idx], gen)
+                loss = F.cross_entropy(self.net(xb), Y[idx], label_smoothing=0.05)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+                if bar:
+                    bar.update(1)
+            hist["seconds"].append(time.perf_counter() - t0)
+            xv, yv, _ = splits["valid"]
+            hist["valid_acc"].append(float((self.predict_proba(xv).argmax(1) == yv).mean()))
+        if bar:
+            bar.close()
+        return hist
+
+    def predict_proba(self, glyphs):
+        import torch
+        self.net.eval()
+        with torch.no_grad():
+            x = torch.from_numpy(1.0 - np.asarray(glyphs, np.float32)[:, None])
+            out = [torch.softmax(self.net(x[i:i + 1024]), 1) for i in range(0, len(x), 1024)]
+        return torch.cat(out).numpy() if out else np.zeros((0, 36), np.float32)
+
+    def save(self, path):
+        import torch
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp.pt")
+        os.close(fd)
+        torch.save(self.net.state_dict(), tmp)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path):
+        import torch
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            net = cls.build()
+            net.load_state_dict(state)
+        except Exception as exc:
+            raise DataError(f"{path}: not a valid glyph CNN checkpoint ({exc}); delete it to retrain") from exc
+        return cls(net)
+
+
+def _augment(x, gen):
+    """Random small affine (rotation, shear, scale, shift) of a batch (n, 1, 32, 32)."""
+    import torch
+    import torch.nn.functional as F
+    n = x.shape[0]
+    u = torch.rand(n, 5, generator=gen) * 2 - 1
+    ang = u[:, 0] * 0.15
+    shear = u[:, 1] * 0.2
+    sx = 1 + u[:, 2] * 0.12
+    sy = 1 + u[:, 3] * 0.12
+    cos, sin = torch.cos(ang), torch.sin(ang)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = cos / sx
+    theta[:, 0, 1] = (-sin + shear) / sx
+    theta[:, 1, 0] = sin / sy
+    theta[:, 1, 1] = cos / sy
+    theta[:, :, 2] = (torch.rand(n, 2, generator=gen) * 2 - 1) * 0.1
+    grid = F.affine_grid(theta, x.shape, align_corners=False)
+    return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
+
+
+BACKENDS = {"mlp": (MLPBackend, "npz"), "cnn": (CNNBackend, "pt")}
+
+
+def per_source_accuracy(backend, split):
+    x, y, src = split
+    pred = backend.predict_proba(x).argmax(1)
+    out = {s: float((pred[src == s] == y[src == s]).mean()) for s in np.unique(src)}
+    out["all"] = float((pred == y).mean())
+    return out
+
+
+def get_classifier(root, which="auto", cache_dir=CACHE_DIR, progress=None, seed=0, retrain=False, epochs=None):
+    """A trained backend: from the cache when present, else trained now and cached. Returns (backend, info)."""
+    if which == "auto":
+        which = "cnn" if torch_available() else "mlp"
+    if which not in BACKENDS:
+        raise ValueError(f"unknown model {which!r}; choose auto, mlp or cnn")
+    if which == "cnn" and not torch_available():
+        raise DataError("--model cnn needs torch: run `python scripts/install_torch.py` (or use --model mlp)")
+    cls, ext = BACKENDS[which]
+    splits, dataset, key = training_glyphs(root, cache_dir, progress)
+    config = f"{which}-{key}-s{seed}-e{epochs}"
+    path = os.path.join(cache_dir, f"ocr-{config}.{ext}")
+    meta_path = path + ".json"
+    if os.path.exists(path) and os.path.exists(meta_path) and not retrain:
+        with open(meta_path) as fh:
+            info = json.load(fh)
+        return cls.load(path), info
+    rng = np.random.default_rng(seed)
+    backend = cls()
+    t0 = time.perf_counter()
+    kw = {"epochs": epochs} if epochs else {}
+    hist = backend.fit(splits, rng, progress=progress, **kw)
+    info = {"model": which, "dataset": dataset, "train_seconds": time.perf_counter() - t0,
+            "train_samples": int(len(splits["train"][1])), "valid_acc_history": hist["valid_acc"],
+            "held_out_test_acc": per_source_accuracy(backend, splits["test"]),
+            "classes": "".join(CLASSES36), "cache_key": config}
+    os.makedirs(cache_dir, exist_ok=True)
+    backend.save(path)
+    with open(meta_path + ".tmp", "w") as fh:
+        json.dump(info, fh, indent=2)
+    os.replace(meta_path + ".tmp", meta_path)
+    return backend, info

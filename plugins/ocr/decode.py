@@ -1,0 +1,114 @@
+"""From per-box class probabilities to text: word-level letter/digit consistency, optional word list."""
+import os
+
+import numpy as np
+
+from fastnn.data import CLASSES36
+
+N_LETTERS = 26
+SWITCH_PENALTY = np.log(30.0)  # cost of a character whose type (letter/digit) differs from its word's
+
+
+def levenshtein(a, b):
+    """Edit distance (insert, delete, substitute all cost 1)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def char_accuracy(pred, truth):
+    """1 - Levenshtein(pred, truth) / len(truth) on A-Z/0-9 only (may be negative for long garbage)."""
+    keep = set(CLASSES36)
+    p = "".join(c for c in pred.upper() if c in keep)
+    t = "".join(c for c in truth.upper() if c in keep)
+    return 1.0 - levenshtein(p, t) / max(len(t), 1)
+
+
+LINE_PENALTY = np.log(5.0)  # a one-character word leans to its line's majority type
+
+
+def decode_word(logp, line_type=None):
+    """Best labels for one word given log-probabilities (k, 36): all letters, all digits, or mixed with
+    a penalty per character that breaks the word's majority type. A one-character word has no context
+    of its own and leans towards line_type (0 letters, 1 digits)."""
+    if len(logp) == 1 and line_type is not None:
+        lp = logp[0].copy()
+        if line_type == 0:
+            lp[N_LETTERS:] -= LINE_PENALTY
+        else:
+            lp[:N_LETTERS] -= LINE_PENALTY
+        return np.array([int(lp.argmax())])
+    letters = logp[:, :N_LETTERS].argmax(1)
+    digits = logp[:, N_LETTERS:].argmax(1) + N_LETTERS
+    rows = np.arange(len(logp))
+    s_let, s_dig = logp[rows, letters].sum(), logp[rows, digits].sum()
+    free = logp.argmax(1)
+    n_dig = int((free >= N_LETTERS).sum())
+    minority = min(n_dig, len(free) - n_dig)
+    s_free = logp[rows, free].sum() - SWITCH_PENALTY * minority
+    best = max((s_let, 0), (s_dig, 1), (s_free, 2))[1]
+    return [letters, digits, free][best]
+
+
+class WordList:
+    """Upper-case A-Z words by length, for an optional same-length substitution correction."""
+
+    def __init__(self, path, margin=3.0):
+        with open(path, errors="ignore") as fh:
+            words = {w.strip().upper() for w in fh if w.strip().isalpha() and w.strip().isascii()}
+        self.by_len = {}
+        for w in words:
+            self.by_len.setdefault(len(w), []).append(w)
+        self.arrays = {n: np.array([[ord(c) - 65 for c in w] for w in ws]) for n, ws in self.by_len.items()}
+        self.margin = margin
+
+    def correct(self, labels, logp):
+        """Replace an all-letter word by the likeliest listed word if it is nearly as probable."""
+        n = len(labels)
+        if n < 3 or n not in self.arrays or (labels >= N_LETTERS).any():
+            return labels
+        cand = self.arrays[n]
+        scores = logp[np.arange(n)[None, :], cand].sum(1)
+        best = int(np.argmax(scores))
+        own = logp[np.arange(n), labels].sum()
+        word = "".join(CLASSES36[k] for k in labels)
+        if word in self.by_len[n] or scores[best] < own - self.margin:
+            return labels
+        return cand[best]
+
+
+def default_wordlist():
+    for path in ("/usr/share/dict/words", "/usr/share/dict/american-english"):
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def decode_page(probs, lines, spaces, context=True, wordlist=None):
+    """Text lines from probabilities (n, 36) of boxes grouped in lines with word spaces."""
+    logp = np.log(np.clip(probs, 1e-12, 1.0))
+    out = []
+    for line, sp in zip(lines, spaces):
+        words, cur = [], []
+        for k, (box, space) in enumerate(zip(line, sp)):
+            if space and cur:
+                words.append(cur)
+                cur = []
+            cur.append(box)
+        if cur:
+            words.append(cur)
+        text = []
+        free = logp[line].argmax(1)
+        line_type = int((free >= N_LETTERS).mean() > 0.5)
+        for w in words:
+            lp = logp[w]
+            labels = decode_word(lp, line_type) if context else lp.argmax(1)
+            if context and wordlist is not None:
+                labels = wordlist.correct(labels, lp)
+            text.append("".join(CLASSES36[k] for k in labels))
+        out.append(" ".join(text))
+    return out

@@ -1,0 +1,80 @@
+"""One canonical glyph style for training images and page crops alike.
+
+A character's ink mask is thinned to its skeleton and re-drawn with a fixed pen width, its longer side
+scaled to 24 px and centred in 32x32 (the layout of the shared 36-class sets). Pencil, marker, thin pen
+and tablet strokes all come out the same, so the classifier sees one distribution.
+"""
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.morphology import skeletonize
+
+SIZE = 32
+LONG_SIDE = 24.0
+PEN = 2.5  # stroke width in output pixels, as the shared tablet renderings
+SUPER = 4  # supersampling for anti-aliasing
+
+
+def _trim(mask):
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return None
+    return mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+
+
+def render_mask(mask):
+    """Bool ink mask (any size) -> float32 (32, 32), ink 0 on paper 1."""
+    mask = _trim(np.asarray(mask, bool))
+    out = np.ones((SIZE, SIZE), np.float32)
+    if mask is None:
+        return out
+    pad = np.pad(mask, 2)
+    pad = ndi.binary_closing(pad, structure=np.ones((3, 3)))  # close pin-holes that make skeleton loops
+    skel = skeletonize(pad)
+    ys, xs = np.nonzero(skel)
+    if len(ys) == 0:
+        ys, xs = np.nonzero(pad)
+    # midpoints to 8-neighbours keep the drawn line continuous when scaling up
+    pts = [np.stack([ys, xs], 1).astype(np.float64)]
+    h, w = skel.shape
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        both = np.zeros_like(skel)
+        xa, xb = max(0, -dx), w - max(0, dx)
+        both[:h - dy, xa:xb] = skel[:h - dy, xa:xb] & skel[dy:, xa + dx:xb + dx]
+        ny, nx = np.nonzero(both)
+        if len(ny):
+            base = np.stack([ny, nx], 1).astype(np.float64)
+            for t in (0.25, 0.5, 0.75):
+                pts.append(base + t * np.array([dy, dx]))
+    pts = np.concatenate(pts)
+    y0, x0 = pts.min(0)
+    y1, x1 = pts.max(0)
+    extent = max(y1 - y0, x1 - x0, 1.0)
+    s = (LONG_SIDE - PEN) / extent * SUPER
+    n = SIZE * SUPER
+    cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
+    py = np.round((pts[:, 0] - cy) * s + n / 2 - 0.5).astype(int)
+    px = np.round((pts[:, 1] - cx) * s + n / 2 - 0.5).astype(int)
+    ok = (py >= 0) & (py < n) & (px >= 0) & (px < n)
+    canvas = np.ones((n, n), bool)
+    canvas[py[ok], px[ok]] = False
+    ink = ndi.distance_transform_edt(canvas) <= PEN * SUPER / 2
+    cover = ink.reshape(SIZE, SUPER, SIZE, SUPER).mean((1, 3))
+    return (1.0 - cover).astype(np.float32)
+
+
+def render_image(img, threshold=0.5, upsample=4):
+    """A small grey glyph image (ink dark, [0, 1]) -> canonical 32x32 (upsampled first for a smooth skeleton)."""
+    img = np.asarray(img, np.float32)
+    if upsample > 1:
+        img = ndi.zoom(img, upsample, order=1)
+    return render_mask(img < threshold)
+
+
+def render_dataset(images, progress=None):
+    """Canonical renderings of a stack of glyph images (n, H, W)."""
+    out = np.empty((len(images), SIZE, SIZE), np.float32)
+    for i, img in enumerate(images):
+        out[i] = render_image(img)
+        if progress is not None:
+            progress.update(1)
+    return out

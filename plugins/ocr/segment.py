@@ -1,0 +1,337 @@
+"""findLetters: page photo -> paper, deskewed ink image, character boxes grouped into lines.
+
+Every threshold is relative to something measured on the page itself (paper noise, Otsu level of the
+ink, median character height), never a pixel count tuned to particular pages.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageOps
+from scipy import ndimage as ndi
+from skimage import measure, morphology, transform
+from skimage.filters import apply_hysteresis_threshold, threshold_otsu
+
+WORK_SIDE = 2000  # longer side of the working image (px)
+MAX_PIXELS = 120_000_000
+
+
+class PageError(ValueError):
+    """The file is not a usable page image; the message says why."""
+
+
+@dataclass
+class Page:
+    grey: np.ndarray  # working-resolution deskewed grey image, float32 [0, 1]
+    bw: np.ndarray  # float [0, 1], black (0) ink on white (1)
+    boxes: np.ndarray  # (n, 4) [y1, x1, y2, x2] in the working frame
+    labels: np.ndarray  # label image of the ink components (working frame)
+    comp_ids: list  # per box: the component labels it is made of
+    lines: list  # list of lists of box indices, top to bottom, each left to right
+    spaces: list  # per line: list of booleans, True where a space precedes box k (k >= 1)
+    info: dict = field(default_factory=dict)
+
+
+def load_image(path):
+    """Read an image file as RGB float32 [0, 1]; EXIF orientation applied. Raises PageError."""
+    try:
+        with Image.open(path) as im:
+            if im.width * im.height > MAX_PIXELS:
+                raise PageError(f"{path}: image is {im.width}x{im.height}, larger than {MAX_PIXELS // 10**6} MP")
+            im = ImageOps.exif_transpose(im)
+            if im.mode in ("RGBA", "LA", "P"):
+                im = im.convert("RGBA")
+                white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+                im = Image.alpha_composite(white, im)
+            rgb = np.asarray(im.convert("RGB"), np.float32) / 255.0
+    except PageError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise PageError(f"{path}: image too large ({exc})") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise PageError(f"{path}: not a readable image ({exc.__class__.__name__}: {exc})") from exc
+    if rgb.shape[0] < 16 or rgb.shape[1] < 16:
+        raise PageError(f"{path}: image is only {rgb.shape[1]}x{rgb.shape[0]} pixels")
+    return rgb
+
+
+def to_grey(image):
+    image = np.asarray(image, np.float32)
+    if image.max() > 1.5:
+        image = image / 255.0
+    if image.ndim == 3:
+        if image.shape[2] == 4:
+            image = image[..., :3] * image[..., 3:] + (1 - image[..., 3:])
+        image = image[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
+    if image.ndim != 2:
+        raise PageError(f"expected an RGB, RGBA or grey image, got shape {image.shape}")
+    return image.astype(np.float32)
+
+
+def _resize(a, shape):
+    return np.array(Image.fromarray(a.astype(np.float32)).resize((shape[1], shape[0]), Image.BILINEAR))
+
+
+def _block_mean(a, f):
+    h, w = a.shape[0] // f * f, a.shape[1] // f * f
+    return a[:h, :w].reshape(h // f, f, w // f, f).mean((1, 3))
+
+
+def find_paper(grey):
+    """Mask of the sheet: the largest bright region, if the frame also holds a clearly darker surround.
+
+    Returns (mask, found) where found says whether a surround (desk) was detected at all.
+    """
+    f = max(1, max(grey.shape) // 256)
+    small = _block_mean(grey, f)
+    t = threshold_otsu(small)
+    bright = small > t
+    dark_mean, bright_mean = small[~bright].mean() if (~bright).any() else 1.0, small[bright].mean()
+    # Ink and shading are small or mild; a desk is a large region much darker than the paper.
+    if (~bright).mean() < 0.04 or dark_mean > 0.6 * bright_mean:
+        return np.ones_like(grey, bool), False
+    bright = ndi.binary_opening(bright, structure=morphology.disk(2))
+    lab = measure.label(bright)
+    if lab.max() == 0:
+        return np.ones_like(grey, bool), False
+    biggest = np.argmax(np.bincount(lab.ravel())[1:]) + 1
+    sheet = ndi.binary_fill_holes(ndi.binary_closing(lab == biggest, structure=morphology.disk(3)))
+    # no convex hull: a sheet touching another sheet must not take in the desk between them
+    # shrink a little so the sheet's own edge and shadow are not read as ink
+    sheet = ndi.binary_erosion(sheet, structure=morphology.disk(2))
+    return _resize(sheet.astype(np.float32), grey.shape) > 0.5, True
+
+
+def flatten(grey, paper):
+    """Divide by a background estimate (closing removes ink): paper -> ~1 under any shading."""
+    f = max(1, max(grey.shape) // 250)
+    small = _block_mean(np.where(paper, grey, np.nan), f)
+    fill = np.nanmedian(small) if np.isfinite(small).any() else 1.0
+    small = np.where(np.isfinite(small), small, fill)
+    bg = ndi.gaussian_filter(ndi.grey_closing(small, size=(9, 9)), 2)
+    bg = _resize(bg, grey.shape)
+    norm = np.clip(grey / np.maximum(bg, 1e-3), 0, 1)
+    return np.where(paper, norm, 1.0).astype(np.float32)
+
+
+def ink_mask(norm, paper):
+    """Hysteresis threshold of ink darkness: strong ink seeds, weaker connected strokes kept."""
+    d = 1.0 - norm
+    vals = d[paper]
+    med = np.median(vals)
+    noise = 1.4826 * np.median(np.abs(vals - med)) + 1e-4
+    strong = vals[vals > med + 3 * noise]
+    if strong.size > 50:
+        # Otsu between faint marks and ink, capped below the ink's own level (uniform ink has no spread)
+        hi = min(threshold_otsu(strong), 0.6 * np.percentile(strong, 90))
+    else:
+        hi = 1.0
+    hi = max(hi, med + 8 * noise, 0.12)
+    lo = max(med + 5 * noise, 0.5 * hi)
+    return apply_hysteresis_threshold(d, lo, hi) & paper, {"ink_high": float(hi), "ink_low": float(lo),
+                                                          "paper_noise": float(noise)}
+
+
+def estimate_skew(mask, max_deg=25.0):
+    """Angle (degrees) that makes text lines horizontal.
+
+    Uses the centres of character-sized components only, so a pen, a table line or the sheet's edge
+    cannot pull the estimate; the angle maximises the sharpness of their row profile.
+    """
+    lab = measure.label(mask, connectivity=2)
+    props = measure.regionprops(lab)
+    if len(props) < 3:
+        return 0.0
+    h_med = _median_char_height(props)
+    pts, weights = [], []
+    for p in props:
+        y1, x1, y2, x2 = p.bbox
+        if (y2 - y1) < 3 * h_med and (x2 - x1) < 3 * h_med and max(y2 - y1, x2 - x1) > 0.3 * h_med:
+            pts.append(p.centroid)
+            weights.append(1.0)
+    if len(pts) < 3:
+        return 0.0
+    pts = np.array(pts)
+    ys, xs = pts[:, 0] - pts[:, 0].mean(), pts[:, 1] - pts[:, 1].mean()
+    bin_width = max(0.2 * h_med, 1.0)
+
+    def score(deg):
+        a = np.deg2rad(deg)
+        proj = ys * np.cos(a) - xs * np.sin(a)
+        hist = np.bincount(((proj - proj.min()) / bin_width).astype(np.int64))
+        # smooth by one bin so a centre on a bin edge is not penalised
+        hist = np.convolve(hist.astype(float), [0.5, 1.0, 0.5])
+        return float((hist ** 2).sum())
+
+    coarse = np.arange(-max_deg, max_deg + 1e-9, 0.5)
+    scores = np.array([score(a) for a in coarse])
+    best = coarse[np.argmax(scores)]
+    fine = np.arange(best - 0.5, best + 0.5 + 1e-9, 0.1)
+    return float(fine[np.argmax([score(a) for a in fine])])
+
+
+def _components(mask):
+    lab = measure.label(mask, connectivity=2)
+    props = measure.regionprops(lab)
+    return lab, props
+
+
+def _median_char_height(props):
+    hs = np.array([p.bbox[2] - p.bbox[0] for p in props], float)
+    areas = np.array([p.area for p in props], float)
+    if len(hs) == 0:
+        return 0.0
+    # weight by area so specks do not drag the estimate down
+    keep = areas >= np.percentile(areas, 50)
+    return float(np.median(hs[keep])) if keep.any() else float(np.median(hs))
+
+
+def _merge_pieces(boxes, groups, h_med):
+    """Merge components that overlap horizontally and are vertically close (broken strokes)."""
+    changed = True
+    while changed:
+        changed = False
+        order = np.argsort(boxes[:, 1])
+        for ii in range(len(order)):
+            i = order[ii]
+            if groups[i] is None:
+                continue
+            for jj in range(ii + 1, len(order)):
+                j = order[jj]
+                if groups[j] is None:
+                    continue
+                if boxes[j, 1] > boxes[i, 3]:
+                    break
+                bi, bj = boxes[i], boxes[j]
+                overlap = min(bi[3], bj[3]) - max(bi[1], bj[1])
+                narrow = min(bi[3] - bi[1], bj[3] - bj[1])
+                vgap = max(bi[0], bj[0]) - min(bi[2], bj[2])
+                merged_h = max(bi[2], bj[2]) - min(bi[0], bj[0])
+                if overlap > 0.5 * narrow and vgap < 0.25 * h_med and merged_h < 1.6 * h_med:
+                    boxes[i] = [min(bi[0], bj[0]), min(bi[1], bj[1]), max(bi[2], bj[2]), max(bi[3], bj[3])]
+                    groups[i] = groups[i] + groups[j]
+                    groups[j] = None
+                    changed = True
+    keep = [k for k, g in enumerate(groups) if g is not None]
+    return boxes[keep], [groups[k] for k in keep]
+
+
+def group_lines(boxes, h_med):
+    """Chain each box to its nearest right neighbour that overlaps it vertically (local, so slope and
+    slight perspective do not matter), then join chains of one line separated by wide gaps."""
+    n = len(boxes)
+    if n == 0:
+        return []
+    nxt, prev_gap = -np.ones(n, int), np.full(n, np.inf)
+    has_prev = -np.ones(n, int)
+    for i in np.argsort(boxes[:, 1]):
+        y1, x1, y2, x2 = boxes[i]
+        best, best_gap = -1, np.inf
+        for j in range(n):
+            if j == i:
+                continue
+            cj = (boxes[j, 1] + boxes[j, 3]) / 2
+            if cj <= (x1 + x2) / 2:
+                continue
+            ov = min(y2, boxes[j, 2]) - max(y1, boxes[j, 0])
+            if ov < 0.4 * min(y2 - y1, boxes[j, 2] - boxes[j, 0]):
+                continue
+            gap = boxes[j, 1] - x2
+            if gap < 5 * h_med and gap < best_gap:
+                best, best_gap = j, gap
+        if best >= 0 and best_gap < prev_gap[best]:
+            if has_prev[best] >= 0:
+                nxt[has_prev[best]] = -1
+            nxt[i], has_prev[best], prev_gap[best] = best, i, best_gap
+    chains = []
+    for i in range(n):
+        if has_prev[i] < 0:
+            chain = [i]
+            while nxt[chain[-1]] >= 0:
+                chain.append(int(nxt[chain[-1]]))
+            chains.append(chain)
+    cy = (boxes[:, 0] + boxes[:, 2]) / 2
+    chains.sort(key=lambda c: boxes[c[0], 1])
+    lines = []
+    for c in chains:  # join a chain to a line that ends before it at about the same height
+        for line in lines:
+            if boxes[line[-1], 3] <= boxes[c[0], 1] + 0.2 * h_med and abs(cy[line[-1]] - cy[c[0]]) < 0.5 * h_med:
+                line.extend(c)
+                break
+        else:
+            lines.append(list(c))
+    lines.sort(key=lambda line: np.median(cy[line]))
+    return [[int(k) for k in line] for line in lines]
+
+
+def find_spaces(boxes, line, h_med):
+    """True where the gap before a box is a word space: gaps well above the line's letter spacing."""
+    if len(line) < 2:
+        return [False] * len(line)
+    gaps = np.array([boxes[b, 1] - boxes[a, 3] for a, b in zip(line, line[1:])], float)
+    widths = np.array([boxes[k, 3] - boxes[k, 1] for k in line], float)
+    ref = max(np.median(widths), 0.5 * h_med)
+    thr = 0.5 * ref  # one mode of gaps: only gaps over half a letter are spaces
+    if len(gaps) >= 3:
+        s = np.sort(gaps)
+        jumps = np.diff(s)
+        k = int(np.argmax(jumps))
+        # two modes (letter gaps, word gaps): split at the largest jump between them
+        if jumps[k] > 0.3 * ref and s[k + 1] > 1.5 * max(s[k], 0.05 * ref):
+            thr = (s[k] + s[k + 1]) / 2
+    return [False] + [bool(g > thr) for g in gaps]
+
+
+def find_letters(image, work_side=WORK_SIDE):
+    """Page image (RGB/RGBA/grey array) -> Page with boxes [y1, x1, y2, x2] and a black-on-white bw."""
+    grey = to_grey(image)
+    scale = min(1.0, work_side / max(grey.shape))
+    if scale < 1.0:
+        grey = _resize(grey, (round(grey.shape[0] * scale), round(grey.shape[1] * scale)))
+    paper, surround = find_paper(grey)
+    norm = flatten(grey, paper)
+    mask, thr = ink_mask(norm, paper)
+    angle = estimate_skew(mask)
+    if abs(angle) > 0.2:
+        norm = transform.rotate(norm, angle, resize=True, cval=1.0, order=1).astype(np.float32)
+        grey = transform.rotate(grey, angle, resize=True, cval=1.0, order=1).astype(np.float32)
+        paper = transform.rotate(paper.astype(float), angle, resize=True, cval=0, order=0) > 0.5
+        mask, thr = ink_mask(norm, paper)
+    info = {"scale": scale, "skew_deg": angle, "surround_found": surround, **thr}
+    lab, props = _components(mask)
+    empty = Page(grey, np.ones_like(norm), np.zeros((0, 4), int), lab, [], [], [], info)
+    if not props:
+        return empty
+    H, W = mask.shape
+    h_med = _median_char_height(props)
+    # Drop what is not a character: sheet-edge fragments, long objects (a pen), specks and periods.
+    border_dist = ndi.distance_transform_edt(paper) if surround else None
+    boxes, groups = [], []
+    for p in props:
+        y1, x1, y2, x2 = p.bbox
+        h, w = y2 - y1, x2 - x1
+        if y1 == 0 or x1 == 0 or y2 == H or x2 == W:
+            continue
+        if border_dist is not None and np.median(border_dist[p.coords[:, 0], p.coords[:, 1]]) < 0.25 * h_med:
+            continue  # hugs the sheet's border: shadow, edge or another sheet, not writing
+        if h > 3.5 * h_med or w > 4 * h_med:
+            continue
+        if p.area > 0.8 * h * w and h * w > 0.25 * h_med ** 2:  # solid blob, not a stroke
+            continue
+        boxes.append([y1, x1, y2, x2])
+        groups.append([p.label])
+    if not boxes:
+        return empty
+    boxes = np.array(boxes)
+    boxes, groups = _merge_pieces(boxes, groups, h_med)
+    hs = boxes[:, 2] - boxes[:, 0]
+    ws = boxes[:, 3] - boxes[:, 1]
+    h_med = float(np.median(hs))
+    keep = np.maximum(hs, ws) >= 0.35 * h_med  # periods, commas and specks are small for their line
+    boxes, groups = boxes[keep], [g for g, k in zip(groups, keep) if k]
+    lines = group_lines(boxes, h_med)
+    # a line of only tiny or lone marks far from any text is noise, not writing
+    spaces = [find_spaces(boxes, line, h_med) for line in lines]
+    bw = np.ones_like(norm)
+    bw[np.isin(lab, [c for g in groups for c in g])] = 0.0
+    info.update({"char_height": h_med, "components": len(props)})
+    return Page(grey, bw, boxes, lab, groups, lines, spaces, info)

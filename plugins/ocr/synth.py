@@ -1,0 +1,179 @@
+"""Synthetic page photos with known text, for evaluating OCR on pages it has never seen.
+
+Pages are composed from held-out (test-split, writer-disjoint) characters of the shared sets, with varied
+spacing, slope, ink, paper, lighting, rotation, perspective, a dark desk, clutter (a pen, a fragment of
+another sheet). The sample pages can also be "re-photographed" by the same transformations.
+"""
+import json
+import os
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage as ndi
+
+from fastnn.data import CLASSES36
+from fastnn.data.handwriting import load_handwriting36
+
+WORDS = ("THE QUICK BROWN FOX JUMPS OVER LAZY DOG HELLO WORLD NEURAL NETWORK DEEP LEARNING PAGE TEXT "
+         "CAMERA PHOTO PAPER PENCIL MARKER LETTER DIGIT ROOM 42 7 2026 1984 365 BOX 12 ZEBRA QUIZ JAM "
+         "VIXEN WALTZ GYM 3 5 8 0 9 6 KNOWLEDGE YELLOW PURPLE XRAY").split()
+
+
+def _glyph_bank(root):
+    test = load_handwriting36(root)["test"]
+    return test.images, test.labels
+
+
+def _line_texts(rng, n_lines):
+    lines = []
+    for _ in range(n_lines):
+        words = [WORDS[i] for i in rng.integers(0, len(WORDS), rng.integers(1, 5))]
+        lines.append(" ".join(words))
+    return lines
+
+
+def _char_image(bank, ch, rng, height):
+    images, labels = bank
+    k = CLASSES36.index(ch)
+    img = images[rng.choice(np.flatnonzero(labels == k))]
+    ys, xs = np.nonzero(img < 0.6)
+    img = img[ys.min():ys.max() + 1, xs.min():xs.max() + 1] if len(ys) else img
+    scale = height / max(img.shape[0], 8)
+    scale *= rng.uniform(0.85, 1.1)
+    out = ndi.zoom(img, scale, order=1)
+    return np.clip(out, 0, 1)
+
+
+def compose_page(bank, rng, n_lines=None, size=(1400, 1900)):
+    """(RGB uint8 page image, list of text lines) with dark ink on paper, no surround yet."""
+    H, W = size
+    n_lines = n_lines or int(rng.integers(3, 7))
+    lines = _line_texts(rng, n_lines)
+    height = rng.uniform(45, 90)
+    ink = np.zeros((H, W), np.float32)  # ink coverage
+    y = rng.uniform(0.08, 0.15) * H
+    slope = rng.uniform(-0.03, 0.03)
+    kept = []
+    for text in lines:
+        x = rng.uniform(0.05, 0.12) * W
+        placed = ""
+        for ch in text:
+            if ch == " ":
+                x += height * rng.uniform(0.7, 1.1)
+                placed += " "
+                continue
+            g = 1.0 - _char_image(bank, ch, rng, height)
+            h, w = g.shape
+            yy = int(y + slope * x + (height - h) + rng.uniform(-3, 3))
+            if x + w >= W * 0.95 or yy + h >= H * 0.95 or yy < 0:
+                break
+            ink[yy:yy + h, int(x):int(x) + w] = np.maximum(ink[yy:yy + h, int(x):int(x) + w], g)
+            placed += ch
+            x += w + height * rng.uniform(0.12, 0.35)
+        if placed.strip():
+            kept.append(placed.strip())
+        y += height * rng.uniform(1.6, 2.3)
+        if y + height > H * 0.92:
+            break
+    paper = rng.uniform(165, 245) * (1 + rng.uniform(-0.04, 0.04, 3)).astype(np.float32)  # near-neutral tint
+    ink_rgb = np.array([[30, 30, 35], [25, 40, 140], [70, 70, 75]][rng.integers(0, 3)], np.float32)
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    light = 1.0 - rng.uniform(0, 0.25) * (xx / W if rng.random() < 0.5 else yy / H)  # shading gradient
+    strength = rng.uniform(0.6, 1.0)
+    cover = ink[..., None] * strength
+    img = (paper * (1 - cover) + ink_rgb * cover) * light[..., None]
+    img += rng.normal(0, 3, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8), kept
+
+
+def photograph(page, rng, angle=None, desk=True, clutter=True, perspective=True):
+    """Place a page on a dark desk, rotated and in slight perspective, with a pen and a sheet fragment."""
+    im = Image.fromarray(page)
+    angle = rng.uniform(-15, 15) if angle is None else angle
+    W, H = im.size
+    if perspective:
+        d = 0.04 * min(W, H)
+        coeffs = _perspective_coeffs(W, H, rng.uniform(-d, d, 8))
+        im = im.transform((W, H), Image.PERSPECTIVE, coeffs, Image.BILINEAR, fillcolor=(0, 0, 0))
+    if not desk:
+        return np.asarray(im.rotate(angle, Image.BILINEAR, expand=True, fillcolor=(255, 255, 255)))
+    mask = Image.new("L", (W, H), 255)
+    if perspective:
+        mask = mask.transform((W, H), Image.PERSPECTIVE, coeffs, Image.NEAREST, fillcolor=0)
+    im = im.rotate(angle, Image.BILINEAR, expand=True)
+    mask = mask.rotate(angle, Image.NEAREST, expand=True)
+    pad = int(0.12 * max(W, H))
+    cw, ch = im.size[0] + 2 * pad, im.size[1] + 2 * pad
+    base = np.array(rng.uniform(25, 90, 3), np.float32)
+    desk_img = base + rng.normal(0, 6, (ch, cw, 3)).astype(np.float32)
+    desk_img = ndi.gaussian_filter(desk_img, (3, 3, 0))
+    canvas = Image.fromarray(np.clip(desk_img, 0, 255).astype(np.uint8))
+    if clutter:  # a fragment of another sheet at the edge
+        frag = Image.new("RGB", (int(cw * 0.25), int(ch * 0.5)), tuple(int(v) for v in rng.uniform(200, 240, 3)))
+        canvas.paste(frag.rotate(rng.uniform(-20, 20), expand=True), (cw - int(cw * 0.12), int(ch * 0.2)))
+    canvas.paste(im, (pad, pad), mask)
+    if clutter:  # a pen lying across part of the page
+        d = ImageDraw.Draw(canvas)
+        x0, y0 = rng.uniform(0.3, 0.7) * cw, rng.uniform(0.75, 0.85) * ch
+        length, a = rng.uniform(0.2, 0.3) * cw, rng.uniform(-0.4, 0.4)
+        d.line([x0, y0, x0 + length * np.cos(a), y0 + length * np.sin(a)],
+               fill=tuple(int(v) for v in rng.uniform(10, 60, 3)), width=int(0.012 * cw))
+    canvas = canvas.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0)))
+    return np.asarray(canvas)
+
+
+def _perspective_coeffs(W, H, jitter):
+    src = np.array([[0, 0], [W, 0], [W, H], [0, H]], float)
+    dst = src + jitter.reshape(4, 2)
+    A, b = [], []
+    for (x, y), (u, v) in zip(src, dst):
+        A.append([u, v, 1, 0, 0, 0, -x * u, -x * v])
+        A.append([0, 0, 0, u, v, 1, -y * u, -y * v])
+        b += [x, y]
+    return np.linalg.solve(np.array(A), np.array(b))
+
+
+def make_pages(root, n, seed=0, rephotograph_from=None):
+    """[(name, RGB array, ground-truth lines)]: n synthetic photos, plus re-photographed sample pages."""
+    rng = np.random.default_rng(seed)
+    bank = _glyph_bank(root)
+    out = []
+    for i in range(n):
+        page, lines = compose_page(bank, rng)
+        kind = ["desk", "desk", "flat", "flat-rotated"][i % 4]
+        if kind == "desk":
+            img = photograph(page, rng)
+        elif kind == "flat-rotated":
+            img = photograph(page, rng, angle=rng.uniform(-12, 12), desk=False, clutter=False)
+        else:
+            img = page
+        out.append((f"synth_{i:03d}_{kind}.png", img, lines))
+    for path, truth in rephotograph_from or []:
+        page = np.asarray(Image.open(path).convert("RGB"))
+        scale = 1600 / max(page.shape[:2])
+        if scale < 1:
+            page = np.asarray(Image.fromarray(page).resize((int(page.shape[1] * scale), int(page.shape[0] * scale))))
+        img = photograph(page, rng, clutter=False)
+        stem = os.path.splitext(os.path.basename(path))[0]
+        out.append((f"rephoto_{stem}.png", img, truth["lines"]))
+    return out
+
+
+def write_pages(pages, out):
+    """Write images and a ground_truth.json in the sample pages' schema."""
+    os.makedirs(out, exist_ok=True)
+    truth = {"_note": "synthetic pages made by `fastnn data make-pages` from held-out characters"}
+    for name, img, lines in pages:
+        Image.fromarray(img).save(os.path.join(out, name))
+        truth[name] = {"lines": lines, "stripped": ["".join(c for c in ln if c.isalnum()) for ln in lines]}
+    with open(os.path.join(out, "ground_truth.json"), "w") as fh:
+        json.dump(truth, fh, indent=1)
+    return out
+
+
+def make_pages_command(root, out, n, seed, rephotograph):
+    from fastnn.data.formats import load_pages
+    samples = load_pages(root) if rephotograph else []
+    pages = make_pages(root, n, seed, [(p, t) for p, t in samples if t])
+    write_pages(pages, out)
+    print(f"wrote {len(pages)} pages with ground_truth.json to {out}")

@@ -1,0 +1,166 @@
+"""Task `ocr` (seed Q4): handwritten page photos -> text."""
+import json
+import os
+import statistics
+import time
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from fastnn.data import DataError
+from fastnn.data.formats import load_pages
+from fastnn.hookspecs import hookimpl
+from fastnn.tasks import Task, TaskError
+
+from . import decode, glyph
+from .classifier import get_classifier
+from .segment import PageError, find_letters, load_image
+
+
+def add_arguments(p):
+    p.add_argument("images", nargs="*", help="page images (default: the sample pages in DATA/images)")
+    p.add_argument("--model", default="auto", choices=["auto", "mlp", "cnn"],
+                   help="classifier: numba MLP or torch CNN (auto: the best installed)")
+    p.add_argument("--retrain", action="store_true", help="ignore the cached classifier and train anew")
+    p.add_argument("--epochs", type=int, default=None, help="classifier training epochs (default per model)")
+    p.add_argument("--no-context", action="store_true", help="per-character argmax, no word-level decoding")
+    p.add_argument("--wordlist", default="auto",
+                   help="word list for corrections: a path, 'auto' (system list if present) or 'none'")
+
+
+def crops(page):
+    """Canonical 32x32 glyphs of every box, from the ink of the box's own components only."""
+    out = np.empty((len(page.boxes), glyph.SIZE, glyph.SIZE), np.float32)
+    for i, ((y1, x1, y2, x2), ids) in enumerate(zip(page.boxes, page.comp_ids)):
+        out[i] = glyph.render_mask(np.isin(page.labels[y1:y2, x1:x2], ids))
+    return out
+
+
+def merge_split_characters(page, backend, probs):
+    """Join two touching boxes of a line when the classifier finds one character in them more likely
+    than two (P(merged) > P(left) * P(right)): repairs strokes broken by a light pen or pencil."""
+    h = page.info.get("char_height", 1.0)
+    for li, line in enumerate(page.lines):
+        k = 0
+        while k < len(line) - 1:
+            a, b = line[k], line[k + 1]
+            ba, bb = page.boxes[a], page.boxes[b]
+            box = np.array([min(ba[0], bb[0]), min(ba[1], bb[1]), max(ba[2], bb[2]), max(ba[3], bb[3])])
+            if bb[1] - ba[3] > 0.1 * h or box[3] - box[1] > 1.3 * h:
+                k += 1
+                continue
+            ids = page.comp_ids[a] + page.comp_ids[b]
+            g = glyph.render_mask(np.isin(page.labels[box[0]:box[2], box[1]:box[3]], ids))
+            pm = backend.predict_proba(g[None])[0]
+            if pm.max() > probs[a].max() * probs[b].max():
+                page.boxes[a], page.comp_ids[a], probs[a] = box, ids, pm
+                del line[k + 1]
+                del page.spaces[li][k + 1]
+                page.comp_ids[b] = []
+            else:
+                k += 1
+    return probs
+
+
+def read_page(image, backend, context=True, wordlist=None):
+    """Image array -> (Page, text lines, probabilities)."""
+    page = find_letters(image)
+    if len(page.boxes) == 0:
+        return page, [], np.zeros((0, 36))
+    probs = backend.predict_proba(crops(page))
+    probs = merge_split_characters(page, backend, probs)
+    used = [k for line in page.lines for k in line]
+    page.info["merged_pieces"] = int(len(page.boxes) - len(used))
+    return page, decode.decode_page(probs, page.lines, page.spaces, context, wordlist), probs
+
+
+def draw_boxes(page, path):
+    """Boxes on the (deskewed) page, line by line in alternating colours; a fresh image carries no EXIF."""
+    im = Image.fromarray((np.clip(page.grey, 0, 1) * 255).astype(np.uint8)).convert("RGB")
+    d = ImageDraw.Draw(im)
+    colours = [(230, 30, 30), (30, 120, 230)]
+    width = max(2, int(page.info.get("char_height", 40) // 20))
+    for li, line in enumerate(page.lines):
+        for k in line:
+            y1, x1, y2, x2 = (int(v) for v in page.boxes[k])
+            d.rectangle([x1, y1, x2, y2], outline=colours[li % 2], width=width)
+    im.save(path, format="PNG")
+
+
+def _truth_for(path, cache):
+    folder = os.path.dirname(os.path.abspath(path))
+    if folder not in cache:
+        gt = os.path.join(folder, "ground_truth.json")
+        try:
+            with open(gt) as fh:
+                cache[folder] = json.load(fh)
+        except (OSError, ValueError):
+            cache[folder] = {}
+    entry = cache[folder].get(os.path.basename(path))
+    return entry if isinstance(entry, dict) else None
+
+
+def run(ctx):
+    a = ctx.args
+    try:
+        paths = a.images or [p for p, _ in load_pages(ctx.data_root)]
+    except DataError as exc:
+        raise TaskError(f"{exc} (or name page images: fastnn run ocr IMAGE...)") from exc
+    t_model = time.perf_counter()
+    backend, model_info = get_classifier(ctx.data_root, a.model, progress=ctx.tqdm if ctx.progress else None,
+                                         seed=ctx.seed, retrain=a.retrain, epochs=a.epochs)
+    model_seconds = time.perf_counter() - t_model
+    wl_path = decode.default_wordlist() if a.wordlist == "auto" else (None if a.wordlist == "none" else a.wordlist)
+    wordlist = decode.WordList(wl_path) if wl_path and not a.no_context else None
+    # warm the JIT/torch paths once so per-page seconds measure steady-state work
+    backend.predict_proba(np.ones((1, 32, 32), np.float32))
+    pages, truth_cache, times, failures = {}, {}, [], 0
+    for path in paths:
+        name = os.path.basename(path)
+        stem = os.path.splitext(name)[0]
+        t0 = time.perf_counter()
+        try:
+            image = load_image(path)
+            page, lines, _ = read_page(image, backend, not a.no_context, wordlist)
+        except PageError as exc:
+            print(f"{name}: skipped: {exc}")
+            pages[name] = {"error": str(exc)}
+            failures += 1
+            continue
+        times.append(time.perf_counter() - t0)
+        text = "\n".join(lines)
+        with open(ctx.path(f"{stem}.txt"), "w") as fh:
+            fh.write(text + ("\n" if text else ""))
+        draw_boxes(page, ctx.path(f"{stem}_boxes.png"))
+        entry = {"text": text, "detected": int(sum(len(line) for line in page.lines)), "lines": len(lines),
+                 "skew_deg": page.info.get("skew_deg"), "seconds": times[-1]}
+        truth = _truth_for(path, truth_cache)
+        if truth:
+            want = "".join(truth.get("stripped") or truth.get("lines", []))
+            want = "".join(c for c in want.upper() if c.isalnum())
+            entry.update({"expected": len(want), "char_acc": decode.char_accuracy(text, want),
+                          "lines_expected": len(truth.get("lines", []))})
+        if not entry["detected"]:
+            print(f"{name}: no characters found (blank page or no handwriting)")
+        pages[name] = entry
+        acc = f"  char_acc {entry['char_acc']:.3f}" if "char_acc" in entry else ""
+        print(f"--- {name}: {entry['detected']} characters{acc}\n{text}")
+    accs = [p["char_acc"] for p in pages.values() if "char_acc" in p]
+    metrics = {"pages": pages, "mean_char_acc": float(np.mean(accs)) if accs else None,
+               "seconds_per_page": statistics.mean(times) if times else None, "model": model_info["model"],
+               "model_info": model_info, "model_load_seconds": model_seconds, "context": not a.no_context,
+               "wordlist": wl_path, "failed_pages": failures}
+    ctx.write_metrics(metrics)
+    if accs:
+        print(f"mean character accuracy {metrics['mean_char_acc']:.3f} over {len(accs)} page(s)")
+    if times:
+        print(f"{metrics['seconds_per_page']:.2f} s per page with the {model_info['model']} classifier")
+    if failures == len(paths):
+        raise TaskError("no page could be read")
+    return metrics
+
+
+@hookimpl
+def register_tasks(register):
+    register(Task("ocr", "read handwritten page photos (find letters, lines, classify, print text)",
+                  run, add_arguments))

@@ -1,0 +1,152 @@
+import json
+import os
+
+import numpy as np
+import pytest
+from fastnn_plugins.ocr import decode, glyph, segment, synth, task
+from PIL import Image
+
+from fastnn import cli
+from fastnn.data import CLASSES36
+
+
+def test_levenshtein_and_char_accuracy_hand_computed():
+    assert decode.levenshtein("KITTEN", "SITTING") == 3
+    assert decode.levenshtein("", "ABC") == 3
+    assert decode.char_accuracy("TO D0", "TODO") == pytest.approx(0.75)
+    assert decode.char_accuracy("1. MAKE", "1MAKE") == 1.0
+
+
+def _probs(*rows):
+    p = np.full((len(rows), 36), 1e-4)
+    for i, row in enumerate(rows):
+        for ch, v in row.items():
+            p[i, CLASSES36.index(ch)] = v
+    return p / p.sum(1, keepdims=True)
+
+
+def test_word_context_fixes_letter_digit_confusions():
+    # "T0" -> "TO": the O/0 box is ambiguous, its word is letters
+    p = _probs({"T": 0.9}, {"0": 0.55, "O": 0.45})
+    assert decode.decode_page(p, [[0, 1]], [[False, False]]) == ["TO"]
+    assert decode.decode_page(p, [[0, 1]], [[False, False]], context=False) == ["T0"]
+    # "2O26" -> "2026": digits dominate
+    p = _probs({"2": 0.9}, {"O": 0.6, "0": 0.4}, {"2": 0.9}, {"6": 0.9})
+    assert decode.decode_page(p, [[0, 1, 2, 3]], [[False] * 4]) == ["2026"]
+    # a confident mixed word stays mixed; spaces split words
+    p = _probs({"A": 0.99}, {"4": 0.99}, {"B": 0.99})
+    assert decode.decode_page(p, [[0, 1, 2]], [[False, False, True]]) == ["A4 B"]
+
+
+def test_wordlist_correction(tmp_path):
+    (tmp_path / "words").write_text("HELLO\nWORLD\nhelp\n")
+    wl = decode.WordList(str(tmp_path / "words"))
+    p = _probs({"H": 0.9}, {"E": 0.9}, {"L": 0.9}, {"I": 0.5, "L": 0.4}, {"O": 0.9})
+    assert decode.decode_page(p, [list(range(5))], [[False] * 5], wordlist=wl) == ["HELLO"]
+    p = _probs({"X": 0.99}, {"Y": 0.99}, {"Z": 0.99})
+    assert decode.decode_page(p, [[0, 1, 2]], [[False] * 3], wordlist=wl) == ["XYZ"]
+
+
+def test_render_mask_canonical_layout():
+    mask = np.zeros((100, 40), bool)
+    mask[10:90, 18:22] = True  # a vertical bar, 80 px tall
+    g = glyph.render_mask(mask)
+    assert g.shape == (32, 32) and g.min() < 0.1 and g.max() == 1.0
+    rows = np.flatnonzero((g < 0.5).any(1))
+    cols = np.flatnonzero((g < 0.5).any(0))
+    assert 21 <= rows[-1] - rows[0] + 1 <= 25  # long side scaled to ~24 px
+    assert abs((rows[0] + rows[-1]) / 2 - 15.5) <= 1 and abs((cols[0] + cols[-1]) / 2 - 15.5) <= 1
+    assert cols[-1] - cols[0] + 1 <= 4  # pen width, not the source stroke width
+    assert glyph.render_mask(np.zeros((5, 5), bool)).min() == 1.0
+
+
+def _text_page(lines, size=(900, 1400), angle=0.0):
+    """Printed text stand-in: a clean page with block capitals drawn as strokes (no font needed)."""
+    from PIL import ImageDraw
+    im = Image.new("L", (size[1], size[0]), 235)
+    d = ImageDraw.Draw(im)
+    for li, n in enumerate(lines):
+        for k in range(n):
+            x, y = 100 + k * 90 + (k // 3) * 60, 120 + li * 170
+            d.line([x, y, x + 25, y + 80, x + 50, y], fill=30, width=7)  # a 'V' per character
+    return np.asarray(im.rotate(angle, fillcolor=235, expand=True))
+
+
+@pytest.mark.parametrize("angle", [0.0, 12.0, -14.0])
+def test_find_letters_counts_boxes_and_lines(angle):
+    page = segment.find_letters(_text_page([6, 9, 4], angle=angle))
+    assert len(page.boxes) == 19
+    assert [len(line) for line in page.lines] == [6, 9, 4]
+    assert abs(abs(page.info["skew_deg"]) - abs(angle)) < 1.5
+    # words of three characters: spaces after every third one
+    assert page.spaces[1] == [False, False, False, True, False, False, True, False, False]
+
+
+def test_blank_page_has_no_boxes():
+    assert len(segment.find_letters(np.full((600, 800), 0.9)).boxes) == 0
+    noisy = np.clip(0.9 + np.random.default_rng(0).normal(0, 0.01, (600, 800)), 0, 1)
+    assert len(segment.find_letters(noisy).boxes) == 0
+
+
+def test_load_image_errors(tmp_path):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("this is not an image")
+    with pytest.raises(segment.PageError, match="not a readable image"):
+        segment.load_image(str(bad))
+    rgba = tmp_path / "a.png"
+    Image.new("RGBA", (50, 40), (0, 0, 0, 0)).save(rgba)
+    img = segment.load_image(str(rgba))
+    assert img.shape == (40, 50, 3) and img.min() == 1.0  # transparent -> white paper
+
+
+class _OracleBackend:
+    """Classifier stand-in for pipeline tests: reads the page's ground truth in order (tests the plumbing,
+    not the classifier, which has its own held-out evaluation)."""
+    name = "oracle"
+
+    def __init__(self):
+        self.queue = []
+
+    def predict_proba(self, glyphs):
+        p = np.full((len(glyphs), 36), 1e-3)
+        for i in range(len(glyphs)):
+            if self.queue:
+                p[i, CLASSES36.index(self.queue.pop(0))] = 1.0
+        return p
+
+
+def test_synthetic_desk_pages_segment(shared_data):
+    rng = np.random.default_rng(3)
+    bank = synth._glyph_bank(shared_data)
+    for _ in range(2):
+        page, lines = synth.compose_page(bank, rng)
+        photo = synth.photograph(page, rng)
+        found = segment.find_letters(photo)
+        want = sum(len(ln.replace(" ", "")) for ln in lines)
+        assert abs(len(found.boxes) - want) <= max(2, 0.08 * want)
+        assert len(found.lines) == len(lines)
+        assert found.info["surround_found"]
+
+
+def test_ocr_task_outputs_and_bad_files(tmp_path, monkeypatch, shared_data):
+    pages = synth.make_pages(shared_data, 1, seed=5)
+    folder = synth.write_pages(pages, str(tmp_path / "pages"))
+    (tmp_path / "pages" / "broken.jpg").write_bytes(b"\xff\xd8 truncated")
+    Image.new("RGB", (300, 200), (240, 240, 240)).save(tmp_path / "pages" / "blank.png")
+    oracle = _OracleBackend()
+    oracle.queue = [c for ln in pages[0][2] for c in ln if c != " "]
+    monkeypatch.setattr(task, "get_classifier", lambda *a, **k: (oracle, {"model": "oracle"}))
+    names = [os.path.join(folder, n) for n in (pages[0][0], "broken.jpg", "blank.png")]
+    out = tmp_path / "out"
+    assert cli.main(["run", "ocr", *names, "--out", str(out), "--no-progress", "--wordlist", "none"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert {"pages", "mean_char_acc", "seconds_per_page", "model"} <= set(m)
+    first = m["pages"][pages[0][0]]
+    assert {"text", "detected", "expected", "char_acc"} <= set(first)
+    assert first["char_acc"] > 0.9
+    assert "not a readable image" in m["pages"]["broken.jpg"]["error"]
+    assert m["pages"]["blank.png"]["detected"] == 0
+    stem = os.path.splitext(pages[0][0])[0]
+    assert (out / f"{stem}.txt").read_text().strip() == first["text"]
+    boxes = Image.open(out / f"{stem}_boxes.png")
+    assert not boxes.getexif()
