@@ -10,4 +10,5 @@ CACHE_DIR = os.environ.get("FASTNN_CACHE", os.path.join(os.path.expanduser("~"),
 
 def njit_options(parallel=False):
     """Keyword arguments for numba.njit used by every fastnn kernel."""
-    return {"cache": True, "fastmath": FASTMATH, "nogil": True, "parallel": parallel}
+    # error_model="numpy": division by zero gives inf/nan instead of a Python check that blocks SIMD
+    return {"cache": True, "fastmath": FASTMATH, "nogil": True, "parallel": parallel, "error_model": "numpy"}

@@ -91,3 +91,11 @@ def test_bad_inputs_raise_clear_errors(rng):
         kernels.one_hot(np.array([0, 3]), 3)
     with pytest.raises(ValueError, match="unknown activation"):
         kernels.activate(np.ones((1, 1)), "swish")
+
+
+def test_fast_exp_matches_numpy():
+    from fastnn.kernels import _exp
+    x = np.concatenate([np.linspace(-700, 700, 20001), np.random.default_rng(0).standard_normal(10000) * 5])
+    got = np.array([_exp(v) for v in x])
+    np.testing.assert_allclose(got, np.exp(x), rtol=4e-16 * 8)
+    assert _exp(-1e6) < 1e-300 and np.isfinite(_exp(1e6)) and np.isnan(_exp(np.nan))

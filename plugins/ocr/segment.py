@@ -37,6 +37,10 @@ def load_image(path):
         with Image.open(path) as im:
             if im.width * im.height > MAX_PIXELS:
                 raise PageError(f"{path}: image is {im.width}x{im.height}, larger than {MAX_PIXELS // 10**6} MP")
+            if im.format == "JPEG" and max(im.size) > 2 * WORK_SIDE:
+                # decode a JPEG at a reduced DCT scale: the page is worked on at WORK_SIDE anyway
+                f = WORK_SIDE / max(im.size)
+                im.draft("RGB", (int(im.width * f) + 1, int(im.height * f) + 1))
             im = ImageOps.exif_transpose(im)
             if im.mode in ("RGBA", "LA", "P"):
                 im = im.convert("RGBA")
@@ -288,6 +292,22 @@ def find_letters(image, work_side=WORK_SIDE):
     if scale < 1.0:
         grey = _resize(grey, (round(grey.shape[0] * scale), round(grey.shape[1] * scale)))
     paper, surround = find_paper(grey)
+    page = _segment(grey, paper, surround, scale)
+    if surround and (paper.mean() < 0.5 or _text_score(page) < 10):
+        # The brightest region is not always the sheet (grey paper on a white table): if the whole
+        # frame reads as more text lines of two or more characters, it was not.
+        whole = _segment(grey, np.ones_like(paper), False, scale)
+        if _text_score(whole) > 1.5 * _text_score(page) + 2:
+            whole.info["surround_rejected"] = True
+            return whole
+    return page
+
+
+def _text_score(page):
+    return sum(len(line) for line in page.lines if len(line) >= 2)
+
+
+def _segment(grey, paper, surround, scale):
     norm = flatten(grey, paper)
     mask, thr = ink_mask(norm, paper)
     angle = estimate_skew(mask)

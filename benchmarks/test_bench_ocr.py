@@ -1,0 +1,58 @@
+"""Group ocr-page: fastnn vs Tesseract (subprocess) on the four sample pages: accuracy and seconds per page."""
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from fastnn.data import resolve_root
+from fastnn.data.formats import load_pages
+from fastnn_plugins.ocr import decode
+from fastnn_plugins.ocr.classifier import get_classifier
+from fastnn_plugins.ocr.segment import load_image
+from fastnn_plugins.ocr.task import read_page
+
+ROOT = resolve_root(None)
+PAGES = load_pages(ROOT) if os.path.isdir(os.path.join(ROOT, "images")) else []
+
+
+def _truth(t):
+    return "".join(t["stripped"])
+
+
+@pytest.fixture(scope="module")
+def backend():
+    return get_classifier(ROOT, "auto")[0]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[os.path.basename(p) for p, _ in PAGES])
+def test_ocr_fastnn(benchmark, backend, page):
+    path, truth = page
+    benchmark.group, benchmark.name = f"ocr-page-{os.path.basename(path)}", "fastnn"
+    image = load_image(path)
+    read_page(image, backend)  # warm
+    _, lines, _ = benchmark.pedantic(lambda: read_page(load_image(path), backend), rounds=3)
+    benchmark.extra_info["char_acc"] = decode.char_accuracy("".join(lines), _truth(truth))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[os.path.basename(p) for p, _ in PAGES])
+def test_ocr_tesseract(benchmark, page):
+    if not shutil.which("tesseract"):
+        pytest.skip("tesseract not installed (apt-get install tesseract-ocr)")
+    path, truth = page
+    benchmark.group, benchmark.name = f"ocr-page-{os.path.basename(path)}", "tesseract"
+    accs = {}
+    for psm in (3, 4, 6, 11, 12):  # report its best page-segmentation mode, as the issue's figures do
+        out = subprocess.run(["tesseract", path, "-", "--psm", str(psm)], capture_output=True, text=True)
+        accs[psm] = decode.char_accuracy(out.stdout, _truth(truth))
+    best = max(accs, key=accs.get)
+    benchmark.pedantic(lambda: subprocess.run(["tesseract", path, "-", "--psm", str(best)], capture_output=True),
+                       rounds=3)
+    benchmark.extra_info.update(char_acc=accs[best], psm=best, all_psm=accs)
+
+
+def test_pages_present():
+    if not PAGES:
+        pytest.skip(f"sample pages not found under {ROOT}")
+    assert len(PAGES) == 4 and np.all([t is not None for _, t in PAGES])

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from fastnn.data import DataError
+from fastnn_plugins.ocr import classifier, glyph
+
+
+def _tiny_splits(rng, n=360):
+    """Canonical glyphs of simple synthetic strokes: class k is a bar at angle k*5 degrees."""
+    x = np.empty((n, 32, 32), np.float32)
+    y = np.arange(n) % 36
+    for i, k in enumerate(y):
+        m = np.zeros((40, 40), bool)
+        a = np.deg2rad(k * 5.0)
+        t = np.linspace(-15, 15, 60)
+        yy = np.clip((20 + t * np.sin(a) + rng.normal(0, 0.5)).astype(int), 0, 39)
+        xx = np.clip((20 + t * np.cos(a) + rng.normal(0, 0.5)).astype(int), 0, 39)
+        m[yy, xx] = True
+        m[20, 20:20 + k % 7] = True
+        x[i] = glyph.render_mask(m)
+    src = np.array(["synthetic"] * n)
+    return {"train": (x, y, src), "valid": (x[:72], y[:72], src[:72]), "test": (x[:72], y[:72], src[:72])}
+
+
+def test_classifier_is_trained_once_then_cached(tmp_path, monkeypatch, rng):
+    splits = _tiny_splits(rng)
+    monkeypatch.setattr(classifier, "training_glyphs", lambda root, cache_dir, progress: (splits, "tiny", "k1"))
+    backend, info = classifier.get_classifier("unused", "mlp", cache_dir=str(tmp_path), epochs=3)
+    assert info["model"] == "mlp" and info["train_samples"] == 360
+    assert set(info["held_out_test_acc"]) == {"synthetic", "all"}
+    probs = backend.predict_proba(splits["test"][0])
+    assert probs.shape == (72, 36) and np.allclose(probs.sum(1), 1, atol=1e-5)
+
+    def no_training(*a, **k):
+        raise AssertionError("should have loaded the cached model")
+    monkeypatch.setattr(classifier.MLPBackend, "fit", no_training)
+    again, info2 = classifier.get_classifier("unused", "mlp", cache_dir=str(tmp_path), epochs=3)
+    np.testing.assert_allclose(again.predict_proba(splits["test"][0]), probs, rtol=1e-5)
+    assert info2 == info
+
+
+def test_cnn_checkpoint_roundtrip_and_corrupt_file(tmp_path, rng):
+    pytest.importorskip("torch")
+    b = classifier.CNNBackend(classifier.CNNBackend.build())
+    x = _tiny_splits(rng, 36)["train"][0]
+    path = str(tmp_path / "m.pt")
+    b.save(path)
+    np.testing.assert_allclose(classifier.CNNBackend.load(path).predict_proba(x), b.predict_proba(x), rtol=1e-5)
+    (tmp_path / "bad.pt").write_bytes(b"\x80\x04not a checkpoint")
+    with pytest.raises(DataError, match="not a valid glyph CNN checkpoint"):
+        classifier.CNNBackend.load(str(tmp_path / "bad.pt"))
+
+
+def test_cnn_learns_tiny_task(rng):
+    pytest.importorskip("torch")
+    splits = _tiny_splits(rng)
+    b = classifier.CNNBackend()
+    hist = b.fit(splits, np.random.default_rng(0), epochs=6, batch=32)
+    assert hist["valid_acc"][-1] > 0.5  # chance is 1/36
+
+
+def test_unknown_model_name():
+    with pytest.raises(ValueError, match="unknown model"):
+        classifier.get_classifier("x", "svm")
