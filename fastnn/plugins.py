@@ -15,6 +15,7 @@ DEFAULT_PLUGINS = (
     "fastnn_plugins.ocr.task",
     "fastnn_plugins.autoencoder",
     "fastnn_plugins.pca",
+    "fastnn_plugins.torch_tasks",
 )
 
 pm = pluggy.PluginManager("fastnn")

@@ -3,11 +3,11 @@ import os
 
 import numpy as np
 import pytest
-from fastnn_plugins.ocr import decode, glyph, segment, synth, task
 from PIL import Image
 
 from fastnn import cli
 from fastnn.data import CLASSES36
+from fastnn_plugins.ocr import decode, glyph, segment, synth, task
 
 
 def test_levenshtein_and_char_accuracy_hand_computed():
