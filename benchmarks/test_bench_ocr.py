@@ -56,3 +56,18 @@ def test_pages_present():
     if not PAGES:
         pytest.skip(f"sample pages not found under {ROOT}")
     assert len(PAGES) == 4 and np.all([t is not None for _, t in PAGES])
+
+
+def test_ocr_fastnn_robustness_set(benchmark, backend, tmp_path_factory):
+    """Unseen pages: synthetic photos from held-out writers + the sample pages re-photographed on a desk."""
+    from fastnn_plugins.ocr import synth
+    pages = synth.make_pages(ROOT, 12, seed=7, rephotograph_from=[(p, t) for p, t in PAGES])
+    benchmark.group, benchmark.name = "ocr-robustness", "fastnn"
+    accs = {}
+
+    def read_all():
+        for name, img, lines in pages:
+            _, text, _ = read_page(img, backend)
+            accs[name] = decode.char_accuracy("".join(text), "".join(lines))
+    benchmark.pedantic(read_all, rounds=1)
+    benchmark.extra_info.update(char_acc=float(np.mean(list(accs.values()))), pages=accs)

@@ -44,15 +44,18 @@ def _char_image(bank, ch, rng, height):
     return np.clip(out, 0, 1)
 
 
-def compose_page(bank, rng, n_lines=None, size=(1400, 1900)):
-    """(RGB uint8 page image, list of text lines) with dark ink on paper, no surround yet."""
+def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False):
+    """(RGB uint8 page image, list of text lines) with dark ink on paper, no surround yet; ruled=True
+    draws notebook rules under the text lines."""
     H, W = size
     n_lines = n_lines or int(rng.integers(3, 7))
     lines = _line_texts(rng, n_lines)
     height = rng.uniform(45, 90)
     ink = np.zeros((H, W), np.float32)  # ink coverage
     y = rng.uniform(0.08, 0.15) * H
-    slope = rng.uniform(-0.03, 0.03)
+    slope = 0.0 if ruled else rng.uniform(-0.03, 0.03)
+    line_gap = rng.uniform(1.6, 2.3)
+    rule_top, rule_gap = y + height + 4, height * line_gap
     kept = []
     for text in lines:
         x = rng.uniform(0.05, 0.12) * W
@@ -72,9 +75,15 @@ def compose_page(bank, rng, n_lines=None, size=(1400, 1900)):
             x += w + height * rng.uniform(0.12, 0.35)
         if placed.strip():
             kept.append(placed.strip())
-        y += height * rng.uniform(1.6, 2.3)
+        y += height * (line_gap if ruled else rng.uniform(1.6, 2.3))
         if y + height > H * 0.92:
             break
+    if ruled:  # notebook paper: thin rules under every line of text, and a margin
+        rule = np.zeros((H, W), np.float32)
+        for yy in np.arange(rule_top, H * 0.97, rule_gap):
+            rule[int(yy):int(yy) + 2, :] = 0.55
+        rule[:, int(W * 0.04):int(W * 0.04) + 2] = 0.55
+        ink = np.maximum(ink, rule)
     paper = rng.uniform(165, 245) * (1 + rng.uniform(-0.04, 0.04, 3)).astype(np.float32)  # near-neutral tint
     ink_rgb = np.array([[30, 30, 35], [25, 40, 140], [70, 70, 75]][rng.integers(0, 3)], np.float32)
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
@@ -139,9 +148,9 @@ def make_pages(root, n, seed=0, rephotograph_from=None):
     bank = _glyph_bank(root)
     out = []
     for i in range(n):
-        page, lines = compose_page(bank, rng)
-        kind = ["desk", "desk", "flat", "flat-rotated"][i % 4]
-        if kind == "desk":
+        kind = ["desk", "desk", "flat", "flat-rotated", "ruled-desk"][i % 5]
+        page, lines = compose_page(bank, rng, ruled=kind == "ruled-desk")
+        if kind in ("desk", "ruled-desk"):
             img = photograph(page, rng)
         elif kind == "flat-rotated":
             img = photograph(page, rng, angle=rng.uniform(-12, 12), desk=False, clutter=False)
