@@ -41,3 +41,12 @@ def test_both_tasks_and_combined_figure(tmp_path, shared_data):
     for name in ("autoencoder_reconstructions.png", "pca_reconstructions.png", "combined_reconstructions.png",
                  "autoencoder_loss.png"):
         assert (out / name).exists()
+
+
+def test_revive_dead_units(rng):
+    net = autoencoder.network(rng)
+    X = rng.random((50, 1024)).astype(np.float32)
+    net.layers[0].W[:, :5] = -1.0  # these five units are dead for non-negative inputs
+    net.layers[0].b[:5] = 0.0
+    assert autoencoder.revive_dead_units(net, X, rng) >= 5
+    assert ((X @ net.layers[0].W + net.layers[0].b)[:, :5] > 0).any(axis=0).all()
