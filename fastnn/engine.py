@@ -70,6 +70,18 @@ def _forward_all(params, sizes, acts, X, out, chunk):
 
 
 @njit(**_NJIT)
+def _workspace(params, sizes, batch):
+    """Parameter offsets plus activation and delta buffers for batches of up to `batch` rows."""
+    w_off, b_off = _offsets(sizes)
+    a_off = _activation_offsets(sizes, batch)
+    width = 0
+    for s in sizes:
+        width = max(width, s)
+    return (w_off, b_off, a_off, np.empty(a_off[-1], params.dtype), np.empty(batch * width, params.dtype),
+            np.empty(batch * width, params.dtype))
+
+
+@njit(**_NJIT)
 def _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off, b_off, dbuf1, dbuf2, Yb, bs):
     """Loss of the batch already forwarded into abuf; fills grads. Returns (loss, n_correct)."""
     L = sizes.shape[0] - 1
@@ -125,14 +137,7 @@ def _train_epoch(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, 
     bad_batch is the index of the first batch whose loss was not finite (-1 if none); the epoch stops
     there before the update, so the parameters stay finite.
     """
-    w_off, b_off = _offsets(sizes)
-    a_off = _activation_offsets(sizes, batch)
-    abuf = np.empty(a_off[-1], params.dtype)
-    width = 0
-    for s in sizes:
-        width = max(width, s)
-    dbuf1 = np.empty(batch * width, params.dtype)
-    dbuf2 = np.empty(batch * width, params.dtype)
+    w_off, b_off, a_off, abuf, dbuf1, dbuf2 = _workspace(params, sizes, batch)
     n_in, n_out = sizes[0], sizes[-1]
     ybuf = np.empty(batch * n_out, params.dtype)
     n = order.shape[0]
@@ -162,15 +167,8 @@ def _train_epoch(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, 
 @njit(**_NJIT)
 def _loss_and_grads(params, grads, sizes, acts, loss, X, Y):
     """Total loss and gradients over the whole of X (one batch)."""
-    w_off, b_off = _offsets(sizes)
     bs = X.shape[0]
-    a_off = _activation_offsets(sizes, bs)
-    abuf = np.empty(a_off[-1], params.dtype)
-    width = 0
-    for s in sizes:
-        width = max(width, s)
-    dbuf1 = np.empty(bs * width, params.dtype)
-    dbuf2 = np.empty(bs * width, params.dtype)
+    w_off, b_off, a_off, abuf, dbuf1, dbuf2 = _workspace(params, sizes, bs)
     abuf[:bs * sizes[0]].reshape((bs, sizes[0]))[:, :] = X
     _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs)
     total, _ = _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off, b_off,
