@@ -39,10 +39,12 @@ def test_word_context_fixes_letter_digit_confusions():
 
 
 def test_wordlist_correction(tmp_path):
-    (tmp_path / "words").write_text("HELLO\nWORLD\nhelp\n")
+    (tmp_path / "words").write_text("HELLO\nWORLD\nhelp\ndon't\n")
     wl = decode.WordList(str(tmp_path / "words"))
     p = _probs({"H": 0.9}, {"E": 0.9}, {"L": 0.9}, {"I": 0.5, "L": 0.4}, {"O": 0.9})
     assert decode.decode_page(p, [list(range(5))], [[False] * 5], wordlist=wl) == ["HELLO"]
+    p = _probs({"D": 0.9}, {"O": 0.6, "0": 0.4}, {"M": 0.55, "N": 0.45}, {"T": 0.9})
+    assert decode.decode_page(p, [[0, 1, 2, 3]], [[False] * 4], wordlist=wl) == ["DONT"]
     p = _probs({"X": 0.99}, {"Y": 0.99}, {"Z": 0.99})
     assert decode.decode_page(p, [[0, 1, 2]], [[False] * 3], wordlist=wl) == ["XYZ"]
 

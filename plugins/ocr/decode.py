@@ -58,8 +58,13 @@ class WordList:
     """Upper-case A-Z words by length, for an optional same-length substitution correction."""
 
     def __init__(self, path, margin=3.0):
+        words = set()
         with open(path, errors="ignore") as fh:
-            words = {w.strip().upper() for w in fh if w.strip().isalpha() and w.strip().isascii()}
+            for w in fh:
+                # apostrophes are not in the 36-class alphabet: "don't" is written DONT on a page
+                w = w.strip().replace("'", "")
+                if w.isalpha() and w.isascii():
+                    words.add(w.upper())
         self.by_len = {}
         for w in words:
             self.by_len.setdefault(len(w), []).append(w)
