@@ -203,3 +203,16 @@ def test_ae_epoch_torch(benchmark, nist_like, pinned_threads):
             opt.step()
     benchmark.extra_info.update(threads=pinned_threads)
     benchmark.pedantic(epoch, rounds=5, warmup_rounds=1)
+
+
+def test_cnn_epoch_torch(benchmark, nist_like, pinned_threads):
+    """One epoch of the `cnn` task's network on NIST36-sized data (10,800 x 1 x 32 x 32, 36 classes)."""
+    torch = pytest.importorskip("torch")
+    from fastnn_plugins.torch_tasks import common, models
+    benchmark.group, benchmark.name = "cnn-epoch-nist36", "torch-cnn"
+    X, y = nist_like
+    data = {"train": (X.reshape(-1, 1, 32, 32), y), "valid": (X[:0].reshape(0, 1, 32, 32), y[:0])}
+    net = models.small_cnn(1, 36, 32)
+    run = lambda: common.train(net, data, torch.device("cpu"), 1, 1e-3, 128, np.random.default_rng(0))  # noqa: E731
+    benchmark.extra_info.update(threads=pinned_threads, batch=128)
+    benchmark.pedantic(run, rounds=3, warmup_rounds=1)
