@@ -136,3 +136,15 @@ def test_flowers_class_order_and_pretrained_standin(tmp_path, rng, monkeypatch):
     net = models.squeezenet_finetune(17)
     flowers.load_pretrained(net, str(hub / "checkpoints" / flowers.SQUEEZENET_FILE))
     assert torch.equal(net.features[0].weight, standin["features.0.weight"])
+
+
+def test_twin_accuracy_counts_letter_digit_twins_as_one():
+    from fastnn.data import CLASSES36
+    from fastnn_plugins.torch_tasks import twin_accuracy
+    preds = torch.tensor([CLASSES36.index(c) for c in "O0SA"])
+
+    class Fixed(torch.nn.Module):
+        def forward(self, x):
+            return torch.nn.functional.one_hot(preds[:len(x)], 36).float()
+    y = np.array([CLASSES36.index(c) for c in "0O5B"])  # O/0 and 0/O and S/5 are twins, A/B is an error
+    assert twin_accuracy(Fixed(), (np.zeros((4, 1, 32, 32), np.float32), y), CLASSES36, "cpu") == 0.75

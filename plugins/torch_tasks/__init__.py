@@ -108,6 +108,8 @@ def run_cnn(ctx):
         extra = {}
     extra.update({"dataset": a.dataset, "split": split, "train_seconds": time.perf_counter() - t0})
     metrics = common.report(ctx, f"cnn_{a.dataset}", net, data, classes, hist, dev if not a.ddp else "cpu", extra)
+    if len(classes) == 36:
+        metrics["test_acc_merging_twins"] = twin_accuracy(net, data["test"], classes, dev if not a.ddp else "cpu")
     if a.eval_pages:
         from .pages import eval_pages
         metrics["pages"] = eval_pages(ctx, net, classes, dev if not a.ddp else "cpu")
@@ -115,6 +117,20 @@ def run_cnn(ctx):
     print(f"cnn on {a.dataset}: test accuracy {metrics['test_acc']:.4f} after {metrics['epochs']} epochs "
           f"({metrics['epoch_seconds']:.1f} s/epoch)")
     return metrics
+
+
+TWINS = ("O0", "I1", "S5", "Z2", "B8", "G6")  # shapes that isolated characters cannot tell apart
+
+
+def twin_accuracy(net, test, classes, dev):
+    """Test accuracy counting letter/digit twins (O/0, I/1, S/5, Z/2, B/8, G/6) as one class: what the
+    network gets right up to the ambiguity that only a word's context resolves."""
+    from . import common
+    x, y = test
+    canon = np.arange(len(classes))
+    for a, b in TWINS:
+        canon[classes.index(b)] = classes.index(a)
+    return float((canon[common.predict(net, x, dev)] == canon[y]).mean())
 
 
 # --------------------------------------------------------------------------- finetune
