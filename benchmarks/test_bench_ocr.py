@@ -26,14 +26,22 @@ def backend():
     return get_classifier(ROOT, "auto")[0]
 
 
+@pytest.fixture(scope="module")
+def wordlist():
+    """The task's default: the system word list when one is installed."""
+    path = decode.default_wordlist()
+    return decode.WordList(path) if path else None
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[os.path.basename(p) for p, _ in PAGES])
-def test_ocr_fastnn(benchmark, backend, page):
+def test_ocr_fastnn(benchmark, backend, wordlist, page):
     path, truth = page
     benchmark.group, benchmark.name = f"ocr-page-{os.path.basename(path)}", "fastnn"
     image = load_image(path)
-    read_page(image, backend)  # warm
-    _, lines, _ = benchmark.pedantic(lambda: read_page(load_image(path), backend), rounds=3)
-    benchmark.extra_info["char_acc"] = decode.char_accuracy("".join(lines), _truth(truth))
+    read_page(image, backend, wordlist=wordlist)  # warm
+    _, lines, _ = benchmark.pedantic(lambda: read_page(load_image(path), backend, wordlist=wordlist), rounds=3)
+    benchmark.extra_info.update(char_acc=decode.char_accuracy("".join(lines), _truth(truth)),
+                                wordlist=wordlist is not None)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[os.path.basename(p) for p, _ in PAGES])
@@ -58,7 +66,7 @@ def test_pages_present():
     assert len(PAGES) == 4 and np.all([t is not None for _, t in PAGES])
 
 
-def test_ocr_fastnn_robustness_set(benchmark, backend, tmp_path_factory):
+def test_ocr_fastnn_robustness_set(benchmark, backend, wordlist):
     """Unseen pages: synthetic photos from held-out writers + the sample pages re-photographed on a desk."""
     from fastnn_plugins.ocr import synth
     pages = synth.make_pages(ROOT, 12, seed=7, rephotograph_from=[(p, t) for p, t in PAGES])
@@ -67,7 +75,8 @@ def test_ocr_fastnn_robustness_set(benchmark, backend, tmp_path_factory):
 
     def read_all():
         for name, img, lines in pages:
-            _, text, _ = read_page(img, backend)
+            _, text, _ = read_page(img, backend, wordlist=wordlist)
             accs[name] = decode.char_accuracy("".join(text), "".join(lines))
     benchmark.pedantic(read_all, rounds=1)
-    benchmark.extra_info.update(char_acc=float(np.mean(list(accs.values()))), pages=accs)
+    benchmark.extra_info.update(char_acc=float(np.mean(list(accs.values()))), pages=accs,
+                                wordlist=wordlist is not None)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageOps
 from scipy import ndimage as ndi
-from skimage import measure, morphology, transform
+from skimage import measure, morphology
 from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 
 WORK_SIDE = 2000  # longer side of the working image (px)
@@ -73,6 +73,12 @@ def to_grey(image):
 
 def _resize(a, shape):
     return np.array(Image.fromarray(a.astype(np.float32)).resize((shape[1], shape[0]), Image.BILINEAR))
+
+
+def _rotate(a, angle, fill, resample=Image.BILINEAR):
+    """Rotate a float image counter-clockwise by `angle` degrees, growing the frame (PIL: fast C)."""
+    im = Image.fromarray(a.astype(np.float32), mode="F")
+    return np.array(im.rotate(angle, resample=resample, expand=True, fillcolor=fill), np.float32)
 
 
 def _block_mean(a, f):
@@ -312,9 +318,9 @@ def _segment(grey, paper, surround, scale):
     mask, thr = ink_mask(norm, paper)
     angle = estimate_skew(mask)
     if abs(angle) > 0.2:
-        norm = transform.rotate(norm, angle, resize=True, cval=1.0, order=1).astype(np.float32)
-        grey = transform.rotate(grey, angle, resize=True, cval=1.0, order=1).astype(np.float32)
-        paper = transform.rotate(paper.astype(float), angle, resize=True, cval=0, order=0) > 0.5
+        norm = _rotate(norm, angle, 1.0)
+        grey = _rotate(grey, angle, 1.0)
+        paper = _rotate(paper.astype(np.float32), angle, 0.0, Image.NEAREST) > 0.5
         mask, thr = ink_mask(norm, paper)
     info = {"scale": scale, "skew_deg": angle, "surround_found": surround, **thr}
     lab, props = _components(mask)
