@@ -150,3 +150,16 @@ def test_ocr_task_outputs_and_bad_files(tmp_path, monkeypatch, shared_data):
     assert (out / f"{stem}.txt").read_text().strip() == first["text"]
     boxes = Image.open(out / f"{stem}_boxes.png")
     assert not boxes.getexif()
+
+
+def test_remove_rules_only_on_ruled_pages():
+    mask = np.zeros((400, 800), bool)
+    for y in (100, 200, 300):
+        mask[y:y + 2, 20:780] = True  # three rules across the page
+    mask[170:230, 100:104] = True  # a letter stroke crossing the second rule
+    cleaned = segment.remove_rules(mask, 60)
+    assert not cleaned[100:102, 300:500].any() and not cleaned[300:302].any()
+    assert cleaned[170:194, 100:104].all() and cleaned[208:230, 100:104].all()  # only the rule band goes
+    single = np.zeros((400, 800), bool)
+    single[200:210, 50:750] = True  # one long bar (a pen): not a ruling, left to the size filters
+    assert segment.remove_rules(single, 60) is single

@@ -179,6 +179,28 @@ def estimate_skew(mask, max_deg=25.0):
     return float(fine[np.argmax([score(a) for a in fine])])
 
 
+def remove_rules(mask, char_height):
+    """Ruled notebook paper: if the (deskewed) page holds at least three long horizontal rules, remove
+    them and any long vertical margin line. Letters crossing a rule lose only a band a few pixels wide
+    around it. A single long line (a pen, a sheet edge) is no ruling and is left to the size filters.
+    Returns `mask` itself when the page is not ruled."""
+    h, w = mask.shape
+    length = int(max(w / 12, 4 * char_height, 40))
+    # thicken vertically first so a thin rule tilted by up to ~1 degree still holds one straight run
+    thick = ndi.binary_dilation(mask, structure=np.ones((5, 1), bool))
+    horizontal = ndi.binary_opening(thick, structure=np.ones((1, length), bool)) & mask
+    if not horizontal.any():
+        return mask
+    lab = measure.label(horizontal)
+    spans = [p for p in measure.regionprops(lab) if p.bbox[3] - p.bbox[1] > 0.25 * w]
+    if len(spans) < 3:
+        return mask
+    rules = ndi.binary_dilation(np.isin(lab, [p.label for p in spans]), structure=np.ones((3, 1), bool))
+    vertical = ndi.binary_opening(mask, structure=np.ones((max(int(h / 3), 40), 1), bool))
+    rules |= ndi.binary_dilation(vertical, structure=np.ones((1, 3), bool))
+    return mask & ~rules
+
+
 def _components(mask):
     lab = measure.label(mask, connectivity=2)
     props = measure.regionprops(lab)
@@ -324,6 +346,11 @@ def _segment(grey, paper, surround, scale):
         mask, thr = ink_mask(norm, paper)
     info = {"scale": scale, "skew_deg": angle, "surround_found": surround, **thr}
     lab, props = _components(mask)
+    cleaned = remove_rules(mask, _median_char_height(props))
+    if cleaned is not mask:
+        mask = cleaned
+        lab, props = _components(mask)
+        info["rules_removed"] = True
     empty = Page(grey, np.ones_like(norm), np.zeros((0, 4), int), lab, [], [], [], info)
     if not props:
         return empty
