@@ -163,3 +163,11 @@ def test_remove_rules_only_on_ruled_pages():
     single = np.zeros((400, 800), bool)
     single[200:210, 50:750] = True  # one long bar (a pen): not a ruling, left to the size filters
     assert segment.remove_rules(single, 60) is single
+
+
+def test_long_runs_equals_morphological_opening(rng):
+    from scipy import ndimage as ndi
+    mask = rng.random((60, 90)) < 0.8
+    for length in (1, 5, 17):
+        want = ndi.binary_opening(mask, structure=np.ones((1, length), bool))
+        np.testing.assert_array_equal(segment._long_runs(mask, length), want)

@@ -179,6 +179,21 @@ def estimate_skew(mask, max_deg=25.0):
     return float(fine[np.argmax([score(a) for a in fine])])
 
 
+def _long_runs(mask, length):
+    """Pixels on horizontal runs of at least `length` (a binary opening by a 1 x length line), in O(n)
+    with cumulative sums instead of an O(n * length) morphological pass."""
+    h, w = mask.shape
+    if length > w:
+        return np.zeros_like(mask)
+    c = np.zeros((h, w + 1), np.int32)
+    np.cumsum(mask, axis=1, out=c[:, 1:])
+    full = (c[:, length:] - c[:, :-length]) == length  # window [x, x + length) is all ink
+    f = np.zeros((h, w + 1), np.int32)
+    np.cumsum(np.pad(full, ((0, 0), (0, length - 1))), axis=1, out=f[:, 1:])
+    start = np.maximum(np.arange(w) - length + 1, 0)
+    return (f[:, np.arange(w) + 1] - f[:, start]) > 0  # some full window covers the pixel
+
+
 def remove_rules(mask, char_height):
     """Ruled notebook paper: if the (deskewed) page holds at least three long horizontal rules, remove
     them and any long vertical margin line. Letters crossing a rule lose only a band a few pixels wide
@@ -188,7 +203,7 @@ def remove_rules(mask, char_height):
     length = int(max(w / 12, 4 * char_height, 40))
     # thicken vertically first so a thin rule tilted by up to ~1 degree still holds one straight run
     thick = ndi.binary_dilation(mask, structure=np.ones((5, 1), bool))
-    horizontal = ndi.binary_opening(thick, structure=np.ones((1, length), bool)) & mask
+    horizontal = _long_runs(thick, length) & mask
     if not horizontal.any():
         return mask
     lab = measure.label(horizontal)
@@ -196,7 +211,7 @@ def remove_rules(mask, char_height):
     if len(spans) < 3:
         return mask
     rules = ndi.binary_dilation(np.isin(lab, [p.label for p in spans]), structure=np.ones((3, 1), bool))
-    vertical = ndi.binary_opening(mask, structure=np.ones((max(int(h / 3), 40), 1), bool))
+    vertical = _long_runs(mask.T, max(int(h / 3), 40)).T
     rules |= ndi.binary_dilation(vertical, structure=np.ones((1, 3), bool))
     return mask & ~rules
 
