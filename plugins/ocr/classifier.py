@@ -106,14 +106,13 @@ class MLPBackend:
         from fastnn.optim import Adam
         from fastnn.train import fit
         x, y, _ = splits["train"]
-        X = x.reshape(len(x), -1)
         xv, yv, _ = splits["valid"]
         self.model = mlp([1024, 512, 256, 36], hidden="relu", rng=rng)
         bar = progress(total=epochs, desc="training mlp") if progress else None
-        # mild shift augmentation: each epoch sees the glyphs moved by up to 1 px
         hist = {"valid_acc": []}
         opt = Adam(5e-4)
         for epoch in range(epochs):
+            # mild shift augmentation: each epoch sees the glyphs moved by up to 1 px
             dy, dx = rng.integers(-1, 2, 2)
             Xa = np.roll(np.roll(x, dy, 1), dx, 2).reshape(len(x), -1)
             h = fit(self.model, Xa, y, opt, 1, 64, rng, valid=(xv.reshape(len(xv), -1), yv))
@@ -122,7 +121,6 @@ class MLPBackend:
                 bar.update(1)
         if bar:
             bar.close()
-        del X
         return hist
 
     def predict_proba(self, glyphs):
