@@ -1,11 +1,11 @@
 """A small model API: named dense layers in a sequential network, saved to and loaded from .npz."""
 import json
 import os
-import tempfile
 
 import numpy as np
 
 from . import engine
+from .atomic import atomic_path
 from .kernels import (
     ACTIVATIONS,
     LOSSES,
@@ -173,18 +173,9 @@ class Sequential:
     def save(self, path, **extra):
         """Atomically write the network to an .npz file (temp file, then rename). extra: small arrays/strings."""
         path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        meta = json.dumps({**self.spec(), "extra": {k: v for k, v in extra.items()}})
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp.npz")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, params=self.flat, spec=np.array(meta))
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        meta = json.dumps({**self.spec(), "extra": dict(extra)})
+        with atomic_path(path, ".npz") as tmp:
+            np.savez(tmp, params=self.flat, spec=np.array(meta))
         return path
 
     @classmethod

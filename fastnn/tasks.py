@@ -7,6 +7,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from .atomic import atomic_path
+
 
 class TaskError(RuntimeError):
     """A task failed in a way the user can fix; the message says how."""
@@ -43,10 +45,8 @@ class Context:
     def write_metrics(self, metrics):
         """Write OUT/metrics.json atomically (numbers, strings, lists and dicts of them)."""
         path = self.path("metrics.json")
-        tmp = path + ".tmp"
-        with open(tmp, "w") as fh:
+        with atomic_path(path) as tmp, open(tmp, "w") as fh:
             json.dump(_jsonable(metrics), fh, indent=2, sort_keys=True)
-        os.replace(tmp, path)
         return path
 
 

@@ -6,11 +6,11 @@ plus MNIST training digits, all rendered to the canonical glyph style. The sampl
 import hashlib
 import json
 import os
-import tempfile
 import time
 
 import numpy as np
 
+from fastnn.atomic import atomic_path
 from fastnn.config import CACHE_DIR
 from fastnn.data import CLASSES36, DataError
 from fastnn.data.formats import load_mnist
@@ -38,14 +38,6 @@ def _data_files(root):
                 if "strokes" not in n and "flowers" not in dirpath:
                     files.append(os.path.join(dirpath, n))
     return files
-
-
-def _atomic_savez(path, **arrays):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp.npz")
-    with os.fdopen(fd, "wb") as fh:
-        np.savez(fh, **arrays)
-    os.replace(tmp, path)
 
 
 def training_glyphs(root, cache_dir=CACHE_DIR, progress=None, mnist_digits=MNIST_DIGITS):
@@ -81,7 +73,8 @@ def training_glyphs(root, cache_dir=CACHE_DIR, progress=None, mnist_digits=MNIST
         out[split] = (glyph.render_dataset(ds.images, bar), ds.labels.astype(np.int64), src)
     if bar:
         bar.close()
-    _atomic_savez(path, **{f"{s}_{k}": v for s, t in out.items() for k, v in zip(("x", "y", "src"), t)})
+    with atomic_path(path, ".npz") as tmp:
+        np.savez(tmp, **{f"{s}_{k}": v for s, t in out.items() for k, v in zip(("x", "y", "src"), t)})
     return out, dataset, key
 
 
@@ -197,10 +190,8 @@ class CNNBackend:
 
     def save(self, path):
         import torch
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp.pt")
-        os.close(fd)
-        torch.save(self.net.state_dict(), tmp)
-        os.replace(tmp, path)
+        with atomic_path(path, ".pt") as tmp:
+            torch.save(self.net.state_dict(), tmp)
 
     @classmethod
     def load(cls, path):
@@ -274,7 +265,6 @@ def get_classifier(root, which="auto", cache_dir=CACHE_DIR, progress=None, seed=
             "classes": "".join(CLASSES36), "cache_key": config}
     os.makedirs(cache_dir, exist_ok=True)
     backend.save(path)
-    with open(meta_path + ".tmp", "w") as fh:
+    with atomic_path(meta_path) as tmp, open(tmp, "w") as fh:
         json.dump(info, fh, indent=2)
-    os.replace(meta_path + ".tmp", meta_path)
     return backend, info

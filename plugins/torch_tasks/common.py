@@ -1,11 +1,10 @@
 """Training loop, devices, checkpoints and reports shared by the torch tasks."""
-import os
-import tempfile
 import time
 
 import numpy as np
 
 from fastnn import plots
+from fastnn.atomic import atomic_path
 from fastnn.tasks import TaskError
 
 
@@ -31,16 +30,8 @@ def device(name):
 def save_state(model, path):
     """state_dict written atomically (temp file, then rename)."""
     torch = require_torch()
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp.pt")
-    os.close(fd)
-    try:
+    with atomic_path(path, ".pt") as tmp:
         torch.save(model.state_dict(), tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
