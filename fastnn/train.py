@@ -5,7 +5,6 @@ import time
 import numpy as np
 
 from . import engine
-from .kernels import one_hot_like
 
 
 def small_gemm_threads(batch_size):
@@ -39,11 +38,7 @@ def check_finite(name, array):
 
 
 def _targets(model, Y, n):
-    if model.loss_name == "cross_entropy":
-        Y = one_hot_like(Y, np.empty((n, model.sizes[-1])))
-    Y = np.ascontiguousarray(Y, dtype=model.dtype)
-    if Y.shape != (n, model.sizes[-1]):
-        raise ValueError(f"targets must have shape {(n, int(model.sizes[-1]))}, got {Y.shape}")
+    Y = model._as_target(Y, np.empty((n, model.sizes[-1]), model.dtype))
     check_finite("targets", Y)
     return Y
 
