@@ -17,7 +17,7 @@ from numba import njit, prange
 
 from . import engine
 from .config import njit_options
-from .kernels import _loss_and_delta
+from .kernels import _loss_and_delta, _sigmoid
 
 _PAR = njit_options(parallel=True)
 _NJIT = njit_options()
@@ -91,11 +91,9 @@ def _naive_numeric(params, sizes, acts, loss, X, Y, indices, eps):
 # --------------------------------------------------------------------------- incremental path
 @njit(**_NJIT)
 def _act(z, act):
+    """One activation value by kernel code (the layer kernels loop per activation instead)."""
     if act == 1:
-        if z >= 0:
-            return 1.0 / (1.0 + np.exp(-z))
-        e = np.exp(z)
-        return e / (1.0 + e)
+        return _sigmoid(z)
     if act == 2:
         return np.tanh(z)
     if act == 3:
