@@ -171,3 +171,34 @@ def test_long_runs_equals_morphological_opening(rng):
     for length in (1, 5, 17):
         want = ndi.binary_opening(mask, structure=np.ones((1, length), bool))
         np.testing.assert_array_equal(segment._long_runs(mask, length), want)
+
+
+def test_remove_rules_finds_faint_rules_and_ignores_sheet_edges():
+    mask = np.zeros((400, 800), bool)
+    faint = np.zeros_like(mask)
+    for y in (100, 200, 300):
+        faint[y:y + 2, 20:780] = True  # rules too faint for the ink mask ...
+        mask[y:y + 2, 200:260] = True  # ... except where a letter's stroke runs along one
+    mask[150:202, 230:234] = True  # the letter's stem sits on the second rule
+    cleaned = segment.remove_rules(mask, 60, faint)
+    assert not cleaned[100:102].any() and not cleaned[200:202].any()
+    assert cleaned[150:196, 230:234].all()
+    sheet = np.zeros((400, 800), bool)
+    sheet[10:12, 20:380] = sheet[10:12, 420:780] = sheet[390:392, 20:780] = True  # a sheet's top edge in
+    sheet[10:392, 20:22] = True  # two pieces, its bottom and left edge: three spans but two rows
+    assert segment.remove_rules(sheet, 60, sheet) is sheet
+
+
+def test_stroke_width_and_foreign_strokes_dropped():
+    from skimage import measure
+    lab = np.zeros((200, 400), int)
+    lab[10:90, 10:14] = 1  # an 80 x 4 stroke
+    lab[10:90, 50:62] = 2  # 80 x 12: three times as wide
+    props = measure.regionprops(lab)
+    w = segment.stroke_width([[1], [2]], props)
+    assert abs(w[0] - 4) < 0.6 and abs(w[1] - 12) < 1.5 and w[1] / w[0] > 2.5
+    from PIL import ImageDraw
+    im = Image.fromarray(_text_page([6, 5]))
+    ImageDraw.Draw(im).line([200, 560, 420, 640], fill=20, width=26)  # a pen lying below the text
+    found = segment.find_letters(np.asarray(im))
+    assert [len(line) for line in found.lines] == [6, 5]

@@ -194,24 +194,29 @@ def _long_runs(mask, length):
     return (f[:, np.arange(w) + 1] - f[:, start]) > 0  # some full window covers the pixel
 
 
-def remove_rules(mask, char_height):
+def remove_rules(mask, char_height, faint=None):
     """Ruled notebook paper: if the (deskewed) page holds at least three long horizontal rules, remove
     them and any long vertical margin line. Letters crossing a rule lose only a band a few pixels wide
     around it. A single long line (a pen, a sheet edge) is no ruling and is left to the size filters.
-    Returns `mask` itself when the page is not ruled."""
+    Rules are often fainter than the writing and only partly inside `mask`; `faint` (a lower-threshold
+    ink mask) finds them whole. Returns `mask` itself when the page is not ruled."""
+    faint = mask if faint is None else faint | mask
     h, w = mask.shape
     length = int(max(w / 12, 4 * char_height, 40))
     # thicken vertically first so a thin rule tilted by up to ~1 degree still holds one straight run
-    thick = ndi.binary_dilation(mask, structure=np.ones((5, 1), bool))
-    horizontal = _long_runs(thick, length) & mask
+    thick = ndi.binary_dilation(faint, structure=np.ones((5, 1), bool))
+    horizontal = _long_runs(thick, length) & faint
     if not horizontal.any():
         return mask
     lab = measure.label(horizontal)
     spans = [p for p in measure.regionprops(lab) if p.bbox[3] - p.bbox[1] > 0.25 * w]
-    if len(spans) < 3:
+    rows = np.sort([p.centroid[0] for p in spans])
+    # three distinct rows: a sheet's top and bottom edge (perhaps broken in pieces) are not a ruling
+    if len(rows) < 3 or 1 + np.count_nonzero(np.diff(rows) > 0.5 * char_height) < 3:
         return mask
     rules = ndi.binary_dilation(np.isin(lab, [p.label for p in spans]), structure=np.ones((3, 1), bool))
-    vertical = _long_runs(mask.T, max(int(h / 3), 40)).T
+    thick = ndi.binary_dilation(faint, structure=np.ones((1, 5), bool))
+    vertical = _long_runs(thick.T, max(int(h / 3), 40)).T & faint
     rules |= ndi.binary_dilation(vertical, structure=np.ones((1, 3), bool))
     return mask & ~rules
 
@@ -260,6 +265,34 @@ def _merge_pieces(boxes, groups, h_med):
                     changed = True
     keep = [k for k, g in enumerate(groups) if g is not None]
     return boxes[keep], [groups[k] for k in keep]
+
+
+def stroke_width(groups, props):
+    """Mean stroke width of each box's components: 2 * area / perimeter (a stroke of length L and
+    width t has area L t and perimeter about 2 L)."""
+    by_label = {p.label: p for p in props}
+    return np.array([2.0 * sum(by_label[c].area for c in g) / max(sum(by_label[c].perimeter for c in g), 1.0)
+                     for g in groups])
+
+
+def _drop_foreign_strokes(boxes, groups, props, h_med):
+    """One hand writes a page with one pen: marks much thinner than the page's strokes (ruling, margin
+    lines, paper texture) or much thicker (a pen lying on the sheet, a shadow wedge, a sheet edge) are not
+    writing. A lone mark in a line of its own needs less evidence than one among letters."""
+    if len(boxes) < 4:
+        return boxes, groups, group_lines(boxes, h_med)
+    rel = stroke_width(groups, props)
+    rel = rel / np.median(rel)
+    keep = (rel >= 0.45) & (rel <= 2.4)
+    lines = group_lines(boxes[keep], h_med)
+    idx = np.where(keep)[0]
+    for line in lines:
+        if len(line) == 1 and rel[idx[line[0]]] > 1.7:
+            keep[idx[line[0]]] = False
+    if keep.all():
+        return boxes, groups, lines
+    boxes, groups = boxes[keep], [g for g, k in zip(groups, keep) if k]
+    return boxes, groups, group_lines(boxes, h_med)
 
 
 def group_lines(boxes, h_med):
@@ -361,7 +394,8 @@ def _segment(grey, paper, surround, scale):
         mask, thr = ink_mask(norm, paper)
     info = {"scale": scale, "skew_deg": angle, "surround_found": surround, **thr}
     lab, props = _components(mask)
-    cleaned = remove_rules(mask, _median_char_height(props))
+    faint = ((1.0 - norm) > max(0.4 * thr["ink_low"], 8 * thr["paper_noise"])) & paper
+    cleaned = remove_rules(mask, _median_char_height(props), faint)
     if cleaned is not mask:
         mask = cleaned
         lab, props = _components(mask)
@@ -396,7 +430,7 @@ def _segment(grey, paper, surround, scale):
     h_med = float(np.median(hs))
     keep = np.maximum(hs, ws) >= 0.35 * h_med  # periods, commas and specks are small for their line
     boxes, groups = boxes[keep], [g for g, k in zip(groups, keep) if k]
-    lines = group_lines(boxes, h_med)
+    boxes, groups, lines = _drop_foreign_strokes(boxes, groups, props, h_med)
     # a line of only tiny or lone marks far from any text is noise, not writing
     spaces = [find_spaces(boxes, line, h_med) for line in lines]
     bw = np.ones_like(norm)
