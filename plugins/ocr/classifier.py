@@ -148,6 +148,8 @@ class CNNBackend:
     def fit(self, splits, rng, epochs=8, progress=None, batch=128):
         import torch
         import torch.nn.functional as F
+
+        from ..torch_tasks.common import affine_augment
         torch.manual_seed(int(rng.integers(2**31)))
         x, y, _ = splits["train"]
         X = torch.from_numpy(1.0 - x[:, None])  # ink as 1: zero padding is paper
@@ -159,13 +161,14 @@ class CNNBackend:
         bar = progress(total=steps, desc="training cnn") if progress else None
         hist = {"valid_acc": [], "seconds": []}
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        augment = affine_augment()
         for epoch in range(epochs):
             t0 = time.perf_counter()
             self.net.train()
             perm = torch.randperm(len(X), generator=gen)
             for i in range(0, len(X), batch):
                 idx = perm[i:i + batch]
-                xb = _augment(X[idx], gen)
+                xb = augment(X[idx], gen)
                 loss = F.cross_entropy(self.net(xb), Y[idx], label_smoothing=0.05)
                 opt.zero_grad()
                 loss.backward()
@@ -203,27 +206,6 @@ class CNNBackend:
         except Exception as exc:
             raise DataError(f"{path}: not a valid glyph CNN checkpoint ({exc}); delete it to retrain") from exc
         return cls(net)
-
-
-def _augment(x, gen):
-    """Random small affine (rotation, shear, scale, shift) of a batch (n, 1, 32, 32)."""
-    import torch
-    import torch.nn.functional as F
-    n = x.shape[0]
-    u = torch.rand(n, 5, generator=gen) * 2 - 1
-    ang = u[:, 0] * 0.15
-    shear = u[:, 1] * 0.2
-    sx = 1 + u[:, 2] * 0.12
-    sy = 1 + u[:, 3] * 0.12
-    cos, sin = torch.cos(ang), torch.sin(ang)
-    theta = torch.zeros(n, 2, 3)
-    theta[:, 0, 0] = cos / sx
-    theta[:, 0, 1] = (-sin + shear) / sx
-    theta[:, 1, 0] = sin / sy
-    theta[:, 1, 1] = cos / sy
-    theta[:, :, 2] = (torch.rand(n, 2, generator=gen) * 2 - 1) * 0.1
-    grid = F.affine_grid(theta, x.shape, align_corners=False)
-    return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
 
 
 BACKENDS = {"mlp": (MLPBackend, "npz"), "cnn": (CNNBackend, "pt")}

@@ -59,7 +59,7 @@ def predict(model, x, dev, batch=512):
 
 
 def train(model, data, dev, epochs, lr, batch, rng, progress=None, optimiser="adamw", augment=None,
-          loss_reduction="mean", sampler_rank=None):
+          loss_reduction="mean", sampler_rank=None, label_smoothing=0.0):
     """Mini-batch training on numpy arrays. Returns per-epoch history (loss, train/valid accuracy, seconds).
 
     sampler_rank: (rank, world) to train on this rank's DistributedSampler shard.
@@ -97,7 +97,7 @@ def train(model, data, dev, epochs, lr, batch, rng, progress=None, optimiser="ad
                 xb = augment(xb, gen)
             xb, yb = xb.to(dev), yb.to(dev)
             out = model(xb)
-            loss = F.cross_entropy(out, yb, reduction=loss_reduction)
+            loss = F.cross_entropy(out, yb, reduction=loss_reduction, label_smoothing=label_smoothing)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -142,4 +142,27 @@ def shift_augment(max_shift=2):
     def aug(x, gen):
         dy, dx = (torch.randint(-max_shift, max_shift + 1, (2,), generator=gen)).tolist()
         return torch.roll(x, shifts=(dy, dx), dims=(2, 3))
+    return aug
+
+
+def affine_augment(rotate=0.15, shear=0.2, scale=0.12, shift=0.1):
+    """Random small affine maps (rotation and shear in radians, relative scale, shift as a fraction of
+    the half-width) of a batch (n, C, H, W); what falls outside is zero (the background)."""
+    torch = require_torch()
+    import torch.nn.functional as F
+
+    def aug(x, gen):
+        n = x.shape[0]
+        u = torch.rand(n, 5, generator=gen) * 2 - 1
+        ang, sh = u[:, 0] * rotate, u[:, 1] * shear
+        sx, sy = 1 + u[:, 2] * scale, 1 + u[:, 3] * scale
+        cos, sin = torch.cos(ang), torch.sin(ang)
+        theta = torch.zeros(n, 2, 3)
+        theta[:, 0, 0] = cos / sx
+        theta[:, 0, 1] = (-sin + sh) / sx
+        theta[:, 1, 0] = sin / sy
+        theta[:, 1, 1] = cos / sy
+        theta[:, :, 2] = (torch.rand(n, 2, generator=gen) * 2 - 1) * shift
+        grid = F.affine_grid(theta, x.shape, align_corners=False)
+        return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
     return aug
