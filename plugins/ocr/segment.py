@@ -343,22 +343,45 @@ def group_lines(boxes, h_med):
     return [[int(k) for k in line] for line in lines]
 
 
-def find_spaces(boxes, line, h_med):
-    """True where the gap before a box is a word space: gaps well above the line's letter spacing."""
-    if len(line) < 2:
-        return [False] * len(line)
+def _gap_threshold(gaps):
+    """Split gaps (in letter widths) into letter gaps and word spaces at the largest jump
+    between two modes; None when the gaps show no second mode."""
+    if len(gaps) < 3:
+        return None
+    s = np.sort(gaps)
+    jumps = np.diff(s)
+    k = int(np.argmax(jumps))
+    if jumps[k] > 0.3 and s[k + 1] > 1.5 * max(s[k], 0.05):
+        return (s[k] + s[k + 1]) / 2
+    return None
+
+
+def _line_gaps(boxes, line, h_med):
     gaps = np.array([boxes[b, 1] - boxes[a, 3] for a, b in zip(line, line[1:])], float)
     widths = np.array([boxes[k, 3] - boxes[k, 1] for k in line], float)
-    ref = max(np.median(widths), 0.5 * h_med)
-    thr = 0.5 * ref  # one mode of gaps: only gaps over half a letter are spaces
-    if len(gaps) >= 3:
-        s = np.sort(gaps)
-        jumps = np.diff(s)
-        k = int(np.argmax(jumps))
-        # two modes (letter gaps, word gaps): split at the largest jump between them
-        if jumps[k] > 0.3 * ref and s[k + 1] > 1.5 * max(s[k], 0.05 * ref):
-            thr = (s[k] + s[k + 1]) / 2
+    return gaps / max(np.median(widths), 0.5 * h_med)
+
+
+def find_spaces(boxes, line, h_med, page_threshold=None):
+    """True where the gap before a box is a word space: gaps well above the line's letter spacing.
+
+    A line with two clear modes of gaps (letter gaps, word gaps) splits between them; a short line has
+    too few gaps for that and uses the page's threshold (one writer spaces letters alike on all lines);
+    failing both, only gaps over half a letter width are spaces."""
+    if len(line) < 2:
+        return [False] * len(line)
+    gaps = _line_gaps(boxes, line, h_med)
+    thr = _gap_threshold(gaps) if len(gaps) >= 4 else None
+    if thr is None:
+        thr = page_threshold if page_threshold is not None else 0.5
     return [False] + [bool(g > thr) for g in gaps]
+
+
+def find_all_spaces(boxes, lines, h_med):
+    """find_spaces for every line, with the page-wide threshold from all lines' gaps pooled."""
+    pooled = [_line_gaps(boxes, line, h_med) for line in lines if len(line) >= 2]
+    page_thr = _gap_threshold(np.concatenate(pooled)) if pooled else None
+    return [find_spaces(boxes, line, h_med, page_thr) for line in lines]
 
 
 def find_letters(image, work_side=WORK_SIDE):
@@ -432,7 +455,7 @@ def _segment(grey, paper, surround, scale):
     boxes, groups = boxes[keep], [g for g, k in zip(groups, keep) if k]
     boxes, groups, lines = _drop_foreign_strokes(boxes, groups, props, h_med)
     # a line of only tiny or lone marks far from any text is noise, not writing
-    spaces = [find_spaces(boxes, line, h_med) for line in lines]
+    spaces = find_all_spaces(boxes, lines, h_med)
     bw = np.ones_like(norm)
     bw[np.isin(lab, [c for g in groups for c in g])] = 0.0
     info.update({"char_height": h_med, "components": len(props)})
