@@ -49,6 +49,25 @@ def test_wordlist_correction(tmp_path):
     assert decode.decode_page(p, [[0, 1, 2]], [[False] * 3], wordlist=wl) == ["XYZ"]
 
 
+def test_wordlist_allowance_grows_with_length_and_joins_split_words(tmp_path):
+    (tmp_path / "words").write_text("REFRIGERATOR\nCAT\n")
+    wl = decode.WordList(str(tmp_path / "words"), margin=3.0, per_char=1.0)
+    assert wl.allowance(3) == 3.0 and wl.allowance(12) == 12.0
+    # two confident misreadings (log 0.8/0.2 = 1.4 nats each) in a 12-letter word: 2.8 < 12 nats
+    rows = [{c: 0.9} for c in "REFRIGERATOR"]
+    rows[5], rows[9] = {"G": 0.2, "C": 0.8}, {"T": 0.2, "I": 0.8}
+    p = _probs(*rows)
+    line = [list(range(12))]
+    assert decode.decode_page(p, line, [[False] * 12], wordlist=wl) == ["REFRIGERATOR"]
+    # the same misreadings in a 3-letter word are more than its 3-nat allowance... (4.2 nats)
+    p3 = _probs({"C": 0.1, "O": 0.9}, {"A": 0.1, "R": 0.9}, {"T": 0.1, "I": 0.9})
+    assert decode.decode_page(p3, [[0, 1, 2]], [[False] * 3], wordlist=wl) == ["ORI"]
+    # a space read inside the word: the two off-list halves are joined
+    spaces = [[False] * 5 + [True] + [False] * 6]
+    assert decode.decode_page(p, line, spaces, wordlist=wl) == ["REFRIGERATOR"]
+    assert decode.decode_page(p, line, spaces, context=False, wordlist=wl) == ["REFRI CERAIOR"]
+
+
 def test_render_mask_canonical_layout():
     mask = np.zeros((100, 40), bool)
     mask[10:90, 18:22] = True  # a vertical bar, 80 px tall

@@ -57,7 +57,7 @@ def decode_word(logp, line_type=None):
 class WordList:
     """Upper-case A-Z words by length, for an optional same-length substitution correction."""
 
-    def __init__(self, path, margin=3.0):
+    def __init__(self, path, margin=3.0, per_char=1.0):
         words = set()
         with open(path, errors="ignore") as fh:
             for w in fh:
@@ -69,7 +69,15 @@ class WordList:
         for w in words:
             self.by_len.setdefault(len(w), []).append(w)
         self.arrays = {n: np.array([[ord(c) - 65 for c in w] for w in ws]) for n, ws in self.by_len.items()}
-        self.margin = margin
+        self.margin, self.per_char = margin, per_char
+
+    def allowance(self, n):
+        """How much less probable (nats) a listed word may be than the reading: a reading of n letters
+        off the list is a priori less likely the longer it is (each letter is a chance of misreading)."""
+        return max(self.margin, self.per_char * n)
+
+    def listed(self, labels):
+        return "".join(CLASSES36[k] for k in labels) in self.by_len.get(len(labels), ())
 
     def correct(self, labels, logp):
         """Replace an all-letter word by the likeliest listed word if it is nearly as probable."""
@@ -81,7 +89,7 @@ class WordList:
         best = int(np.argmax(scores))
         own = logp[np.arange(n), labels].sum()
         word = "".join(CLASSES36[k] for k in labels)
-        if word in self.by_len[n] or scores[best] < own - self.margin:
+        if word in self.by_len[n] or scores[best] < own - self.allowance(n):
             return labels
         return cand[best]
 
@@ -106,14 +114,29 @@ def decode_page(probs, lines, spaces, context=True, wordlist=None):
             cur.append(box)
         if cur:
             words.append(cur)
-        text = []
         free = logp[line].argmax(1)
         line_type = int((free >= N_LETTERS).mean() > 0.5)
-        for w in words:
-            lp = logp[w]
-            labels = decode_word(lp, line_type) if context else lp.argmax(1)
-            if context and wordlist is not None:
-                labels = wordlist.correct(labels, lp)
-            text.append("".join(CLASSES36[k] for k in labels))
-        out.append(" ".join(text))
+
+        def read(w):
+            labels = decode_word(logp[w], line_type) if context else logp[w].argmax(1)
+            return wordlist.correct(labels, logp[w]) if context and wordlist is not None else labels
+        labels = [read(w) for w in words]
+        if context and wordlist is not None:
+            words, labels = _join_split_words(words, labels, read, wordlist)
+        out.append(" ".join("".join(CLASSES36[k] for k in lab) for lab in labels))
     return out
+
+
+def _join_split_words(words, labels, read, wordlist):
+    """A space read inside a word splits it into two off-list pieces: join neighbours that are both off
+    the list when together they read as a listed word."""
+    k = 0
+    while k < len(words) - 1:
+        a, b = labels[k], labels[k + 1]
+        if not wordlist.listed(a) and not wordlist.listed(b) and len(a) + len(b) >= 4:
+            joined = read(words[k] + words[k + 1])
+            if wordlist.listed(joined):
+                words[k:k + 2], labels[k:k + 2] = [words[k] + words[k + 1]], [joined]
+                continue
+        k += 1
+    return words, labels
