@@ -334,7 +334,9 @@ def group_lines(boxes, h_med):
     lines = []
     for c in chains:  # join a chain to a line that ends before it at about the same height
         for line in lines:
-            if boxes[line[-1], 3] <= boxes[c[0], 1] + 0.2 * h_med and abs(cy[line[-1]] - cy[c[0]]) < 0.5 * h_med:
+            # heights from up to three boxes at each end, so one odd piece cannot veto the join
+            dy = np.median(cy[line[-3:]]) - np.median(cy[c[:3]])
+            if boxes[line[-1], 3] <= boxes[c[0], 1] + 0.2 * h_med and abs(dy) < 0.5 * h_med:
                 line.extend(c)
                 break
         else:
