@@ -4,10 +4,13 @@ Parameters live in one flat vector (per layer: W row-major (n_in, n_out), then b
 update is a single loop and no Python runs between mini-batches.
 """
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
+from .blas import _gemm
 from .config import njit_options
 from .kernels import (
+    _bias_activate_inplace,
+    _column_sums,
     _count_correct,
     _dense_backward,
     _dense_forward,
@@ -16,6 +19,7 @@ from .kernels import (
 )
 
 _NJIT = njit_options()
+_NJIT_PARALLEL = njit_options(parallel=True)
 OPTIMISERS = {"sgd": 0, "momentum": 1, "adam": 2}
 
 
@@ -109,36 +113,87 @@ def _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off, b_off,
 
 
 @njit(**_NJIT)
-def _update(params, grads, opt, lr, s1, s2, hyper, step):
-    """In-place optimiser step. hyper = (momentum/beta1, beta2, eps)."""
+def _update_range(params, grads, opt, lr, s1, s2, hyper, step, lo, hi):
+    """In-place optimiser step on params[lo:hi]. hyper = (momentum/beta1, beta2, eps)."""
+    # views indexed from 0: loop indices are then provably non-negative and the loops vectorise
+    p, g = params[lo:hi], grads[lo:hi]
     if opt == 0:
-        for i in range(params.shape[0]):
-            params[i] -= lr * grads[i]
+        for i in range(p.shape[0]):
+            p[i] -= lr * g[i]
     elif opt == 1:
-        mu = hyper[0]
-        for i in range(params.shape[0]):
-            s1[i] = mu * s1[i] - lr * grads[i]
-            params[i] += s1[i]
+        mu, m = hyper[0], s1[lo:hi]
+        for i in range(p.shape[0]):
+            m[i] = mu * m[i] - lr * g[i]
+            p[i] += m[i]
     else:
         b1, b2, eps = hyper[0], hyper[1], hyper[2]
         c1 = 1.0 - b1 ** step
         c2 = 1.0 - b2 ** step
-        for i in range(params.shape[0]):
-            g = grads[i]
-            s1[i] = b1 * s1[i] + (1.0 - b1) * g
-            s2[i] = b2 * s2[i] + (1.0 - b2) * g * g
-            params[i] -= lr * (s1[i] / c1) / (np.sqrt(s2[i] / c2) + eps)
+        m, v = s1[lo:hi], s2[lo:hi]
+        for i in range(p.shape[0]):
+            m[i] = b1 * m[i] + (1.0 - b1) * g[i]
+            v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i]
+            p[i] -= lr * (m[i] / c1) / (np.sqrt(v[i] / c2) + eps)
 
 
 @njit(**_NJIT)
-def _train_epoch(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1, s2, hyper, step):
+def _update(params, grads, opt, lr, s1, s2, hyper, step):
+    """In-place optimiser step over all parameters. hyper = (momentum/beta1, beta2, eps)."""
+    _update_range(params, grads, opt, lr, s1, s2, hyper, step, 0, params.shape[0])
+
+
+PARALLEL_MIN_MACS = 1 << 20  # smaller GEMMs run on one thread: splitting them costs more than it saves
+
+
+@njit(**_NJIT_PARALLEL)
+def _forward_cols(fn, A_in, W, b, act, A_out, parts):
+    """A_out = act(A_in @ W + b), W's columns split over `parts` threads (each packs only its share of
+    W). Row-wise softmax needs whole rows: it runs after the split GEMM."""
+    n_out = W.shape[1]
+    for t in prange(parts):
+        c0, c1 = n_out * t // parts, n_out * (t + 1) // parts
+        _gemm(fn, A_in, W[:, c0:c1], A_out[:, c0:c1], 1.0, 0.0, False, False)
+        if act != 4:
+            _bias_activate_inplace(A_out[:, c0:c1], b[c0:c1], act)
+    if act == 4:
+        _bias_activate_inplace(A_out, b, act)
+
+
+@njit(**_NJIT_PARALLEL)
+def _grad_input_cols(fn, d, W, A_in, act, gX, parts):
+    """gX = (d @ W.T) * act'(A_in), W's rows (gX's columns) split over threads."""
+    n_in = W.shape[0]
+    for t in prange(parts):
+        r0, r1 = n_in * t // parts, n_in * (t + 1) // parts
+        _gemm(fn, d, W[r0:r1], gX[:, r0:r1], 1.0, 0.0, False, True)
+        _mul_activation_grad_inplace(gX[:, r0:r1], A_in[:, r0:r1], act)
+
+
+@njit(**_NJIT_PARALLEL)
+def _grad_weight_update(fn, A_in, d, gW, params, grads, opt, lr, s1, s2, hyper, step, w_off, parts):
+    """gW = A_in.T @ d and the optimiser step on W, W's rows split over threads (each thread updates
+    the rows whose gradient it computed, so no thread waits for another)."""
+    n_in, n_out = gW.shape
+    for t in prange(parts):
+        r0, r1 = n_in * t // parts, n_in * (t + 1) // parts
+        _gemm(fn, A_in[:, r0:r1], d, gW[r0:r1], 1.0, 0.0, True, False)
+        _update_range(params, grads, opt, lr, s1, s2, hyper, step, w_off + r0 * n_out, w_off + r1 * n_out)
+
+
+@njit(**_NJIT)
+def _train_epoch(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1, s2, hyper, step, fn,
+                 threads):
     """One epoch of mini-batch training over X[order]. Returns (total_loss, correct, step, bad_batch).
 
-    bad_batch is the index of the first batch whose loss was not finite (-1 if none); the epoch stops
-    there before the update, so the parameters stay finite.
+    Each layer's GEMMs are split over `threads` threads (single-threaded BLAS each: at mini-batch sizes
+    that beats BLAS's own threading), and each layer is updated as soon as its gradients exist -- the
+    same numbers as computing every gradient first, since no later step reads that layer's weights.
+    fn: blas.gemm_address of the dtype. bad_batch is the index of the first batch whose loss was not
+    finite (-1 if none); the epoch stops there before any update, so the parameters stay finite.
     """
     w_off, b_off, a_off, abuf, dbuf1, dbuf2 = _workspace(params, sizes, batch)
     n_in, n_out = sizes[0], sizes[-1]
+    L = sizes.shape[0] - 1
     ybuf = np.empty(batch * n_out, params.dtype)
     n = order.shape[0]
     total_loss = 0.0
@@ -152,15 +207,53 @@ def _train_epoch(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, 
         for i in range(bs):
             A0[i, :] = X[order[start + i]]
             Yb[i, :] = Y[order[start + i]]
-        _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs)
-        batch_loss, correct = _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off,
-                                              b_off, dbuf1, dbuf2, Yb, bs)
+        for layer in range(L):
+            a, c = sizes[layer], sizes[layer + 1]
+            W = params[w_off[layer]:w_off[layer] + a * c].reshape((a, c))
+            b = params[b_off[layer]:b_off[layer] + c]
+            A_in = abuf[a_off[layer]:a_off[layer] + bs * a].reshape((bs, a))
+            A_out = abuf[a_off[layer + 1]:a_off[layer + 1] + bs * c].reshape((bs, c))
+            parts = threads if bs * a * c >= PARALLEL_MIN_MACS and c >= 32 * threads else 1
+            if parts > 1:
+                _forward_cols(fn, A_in, W, b, acts[layer], A_out, parts)
+            else:
+                _gemm(fn, A_in, W, A_out, 1.0, 0.0, False, False)
+                _bias_activate_inplace(A_out, b, acts[layer])
+        A_last = abuf[a_off[L]:a_off[L] + bs * n_out].reshape((bs, n_out))
+        delta = dbuf1[:bs * n_out].reshape((bs, n_out))
+        batch_loss = _loss_and_delta(A_last, Yb, loss, delta)
         if not np.isfinite(batch_loss):
             return total_loss, total_correct, step, k
+        if loss == 1:
+            _mul_activation_grad_inplace(delta, A_last, acts[L - 1])
         total_loss += batch_loss
-        total_correct += correct
+        total_correct += _count_correct(A_last, Yb)
         step += 1
-        _update(params, grads, opt, lr, s1, s2, hyper, step)
+        cur, nxt = dbuf1, dbuf2
+        for layer in range(L - 1, -1, -1):
+            a, c = sizes[layer], sizes[layer + 1]
+            W = params[w_off[layer]:w_off[layer] + a * c].reshape((a, c))
+            gW = grads[w_off[layer]:w_off[layer] + a * c].reshape((a, c))
+            gb = grads[b_off[layer]:b_off[layer] + c]
+            A_in = abuf[a_off[layer]:a_off[layer] + bs * a].reshape((bs, a))
+            d = cur[:bs * c].reshape((bs, c))
+            parts = threads if bs * a * c >= PARALLEL_MIN_MACS else 1
+            if layer > 0:  # the input gradient first: it needs this layer's weights before the update
+                gX = nxt[:bs * a].reshape((bs, a))
+                if parts > 1 and a >= 32 * threads:
+                    _grad_input_cols(fn, d, W, A_in, acts[layer - 1], gX, parts)
+                else:
+                    _gemm(fn, d, W, gX, 1.0, 0.0, False, True)
+                    _mul_activation_grad_inplace(gX, A_in, acts[layer - 1])
+            _column_sums(d, gb)
+            _update_range(params, grads, opt, lr, s1, s2, hyper, step, b_off[layer], b_off[layer] + c)
+            if parts > 1 and a >= 32 * threads:
+                _grad_weight_update(fn, A_in, d, gW, params, grads, opt, lr, s1, s2, hyper, step,
+                                    w_off[layer], parts)
+            else:
+                _gemm(fn, A_in, d, gW, 1.0, 0.0, True, False)
+                _update_range(params, grads, opt, lr, s1, s2, hyper, step, w_off[layer], w_off[layer] + a * c)
+            cur, nxt = nxt, cur
     return total_loss, total_correct, step, -1
 
 

@@ -1,18 +1,17 @@
 """Mini-batch training with per-epoch history and callbacks."""
-import contextlib
 import time
 
 import numpy as np
 
 from . import engine
+from .blas import gemm_address
 
 
-def small_gemm_threads(batch_size):
-    """One BLAS thread for mini-batch GEMMs: below ~512 rows, thread hand-off costs more than it saves
-    (measured here: a batch-32 epoch takes 70 ms on one OpenBLAS thread, 185 ms on two)."""
-    if batch_size >= 512:
-        return contextlib.nullcontext()
-    import scipy.linalg.cython_blas  # noqa: F401  (numba's BLAS must be loaded for the limit to reach it)
+def one_blas_thread():
+    """BLAS limited to one thread while the epoch kernel runs: at mini-batch sizes BLAS's own threading
+    costs more than it saves (measured here: a batch-32 epoch took 70 ms on one OpenBLAS thread, 185 ms
+    on two); the kernel can split its GEMMs over threads itself (fit's `threads`)."""
+    import scipy.linalg.cython_blas  # noqa: F401  (numba's fallback BLAS must be loaded for the limit to reach it)
     from threadpoolctl import threadpool_limits
     return threadpool_limits(1, user_api="blas")
 
@@ -52,10 +51,12 @@ def evaluate(model, X, Y):
     return loss, acc
 
 
-def fit(model, X, Y, optimiser, epochs, batch_size, rng, valid=None, callbacks=(), progress=None):
+def fit(model, X, Y, optimiser, epochs, batch_size, rng, valid=None, callbacks=(), progress=None, threads=1):
     """Train in place. Returns history: dict of per-epoch lists (train_loss, train_acc, valid_loss,
     valid_acc, seconds). Losses are averaged over samples. A callback(epoch, history, model) returning
-    True stops training. progress: an optional callable(epoch, history) or a tqdm bar to update."""
+    True stops training. progress: an optional callable(epoch, history) or a tqdm bar to update.
+    threads: split each large GEMM over this many numba threads (same numbers; on this 2-core machine
+    the split was not reliably faster than one thread, so it is opt-in)."""
     X = model._as_input(X)
     check_finite("inputs", X)
     Y = _targets(model, Y, len(X))
@@ -70,11 +71,11 @@ def fit(model, X, Y, optimiser, epochs, batch_size, rng, valid=None, callbacks=(
     for epoch in range(epochs):
         t0 = time.perf_counter()
         order = rng.permutation(n).astype(np.int64)
-        with small_gemm_threads(batch_size):
+        with one_blas_thread():
             total, correct, optimiser.steps, bad = engine._train_epoch(
                 model.flat, model.grad_flat, model.sizes, model.acts, model.loss_code, X, Y, order,
                 int(batch_size), opt_code, optimiser.lr, optimiser.s1, optimiser.s2, optimiser.hyper(),
-                optimiser.steps)
+                optimiser.steps, gemm_address(model.dtype), max(1, int(threads)))
         seconds = time.perf_counter() - t0
         if bad >= 0:
             raise TrainingDiverged(f"loss became non-finite at epoch {epoch + 1}, batch {bad + 1} "
