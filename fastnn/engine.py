@@ -182,13 +182,14 @@ def _grad_weight_update(fn, A_in, d, gW, params, grads, opt, lr, s1, s2, hyper, 
 
 @njit(**_NJIT)
 def _train_epoch(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1, s2, hyper, step, fn,
-                 threads):
+                 threads, targets_are_inputs):
     """One epoch of mini-batch training over X[order]. Returns (total_loss, correct, step, bad_batch).
 
     Each layer's GEMMs are split over `threads` threads (single-threaded BLAS each: at mini-batch sizes
     that beats BLAS's own threading), and each layer is updated as soon as its gradients exist -- the
     same numbers as computing every gradient first, since no later step reads that layer's weights.
-    fn: blas.gemm_address of the dtype. bad_batch is the index of the first batch whose loss was not
+    fn: blas.gemm_address of the dtype. targets_are_inputs: Y is X (an autoencoder), so the batch's
+    input rows are its targets and are gathered once. bad_batch is the index of the first batch whose loss was not
     finite (-1 if none); the epoch stops there before any update, so the parameters stay finite.
     """
     w_off, b_off, a_off, abuf, dbuf1, dbuf2 = _workspace(params, sizes, batch)
@@ -203,10 +204,11 @@ def _train_epoch(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, 
         start = k * batch
         bs = min(batch, n - start)
         A0 = abuf[0:bs * n_in].reshape((bs, n_in))
-        Yb = ybuf[:bs * n_out].reshape((bs, n_out))
+        Yb = A0 if targets_are_inputs else ybuf[:bs * n_out].reshape((bs, n_out))
         for i in range(bs):
             A0[i, :] = X[order[start + i]]
-            Yb[i, :] = Y[order[start + i]]
+            if not targets_are_inputs:
+                Yb[i, :] = Y[order[start + i]]
         for layer in range(L):
             a, c = sizes[layer], sizes[layer + 1]
             W = params[w_off[layer]:w_off[layer] + a * c].reshape((a, c))

@@ -57,9 +57,11 @@ def fit(model, X, Y, optimiser, epochs, batch_size, rng, valid=None, callbacks=(
     True stops training. progress: an optional callable(epoch, history) or a tqdm bar to update.
     threads: split each large GEMM over this many numba threads (same numbers; on this 2-core machine
     the split was not reliably faster than one thread, so it is opt-in)."""
+    autoencoder = Y is X
     X = model._as_input(X)
     check_finite("inputs", X)
     Y = _targets(model, Y, len(X))
+    autoencoder = autoencoder and Y.shape == X.shape  # the same array: no second gather of targets
     if valid is not None:
         Xv = model._as_input(valid[0])
         check_finite("validation inputs", Xv)
@@ -75,7 +77,7 @@ def fit(model, X, Y, optimiser, epochs, batch_size, rng, valid=None, callbacks=(
             total, correct, optimiser.steps, bad = engine._train_epoch(
                 model.flat, model.grad_flat, model.sizes, model.acts, model.loss_code, X, Y, order,
                 int(batch_size), opt_code, optimiser.lr, optimiser.s1, optimiser.s2, optimiser.hyper(),
-                optimiser.steps, gemm_address(model.dtype), max(1, int(threads)))
+                optimiser.steps, gemm_address(model.dtype), max(1, int(threads)), autoencoder)
         seconds = time.perf_counter() - t0
         if bad >= 0:
             raise TrainingDiverged(f"loss became non-finite at epoch {epoch + 1}, batch {bad + 1} "

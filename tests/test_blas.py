@@ -55,3 +55,15 @@ def test_fit_split_over_threads_gives_the_same_weights(rng, opt):
         fit(net, X, y, type(opt)(opt.lr), 2, 64, np.random.default_rng(2), threads=threads)
         nets.append(net.flat.copy())
     np.testing.assert_allclose(nets[0], nets[1], rtol=1e-5, atol=1e-6)
+
+
+def test_autoencoder_targets_gathered_once_give_the_same_weights(rng):
+    from fastnn.model import Dense, Sequential
+    X = rng.random((90, 64), dtype=np.float32)
+    nets = []
+    for Y in (X, X.copy()):  # Y is X: the kernel reuses the gathered inputs as targets
+        net = Sequential([Dense(64, 8, "relu"), Dense(8, 64, "sigmoid")], loss="squared_error",
+                         rng=np.random.default_rng(3))
+        fit(net, X, Y, Momentum(1e-3), 2, 16, np.random.default_rng(4))
+        nets.append(net.flat.copy())
+    np.testing.assert_array_equal(nets[0], nets[1])
