@@ -175,6 +175,15 @@ def _loss_and_delta(A, Y, loss, delta):
 
 
 @njit(**_NJIT)
+def _all_finite(flat):
+    """True when no element is NaN or inf, in one vectorised pass: v * 0 is NaN exactly for those."""
+    acc = 0.0
+    for i in range(flat.shape[0]):
+        acc += flat[i] * 0.0
+    return acc == 0.0
+
+
+@njit(**_NJIT)
 def _count_correct(A, Y):
     hits = 0
     for r in range(A.shape[0]):

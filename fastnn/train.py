@@ -5,6 +5,7 @@ import numpy as np
 
 from . import engine
 from .blas import gemm_address
+from .kernels import _all_finite
 
 
 def one_blas_thread():
@@ -30,6 +31,9 @@ def batches(n, batch_size, rng):
 
 def check_finite(name, array):
     """Raise ValueError naming the array if it holds NaN or inf."""
+    array = np.asarray(array)
+    if array.dtype in (np.float32, np.float64) and array.size and _all_finite(array.reshape(-1)):
+        return  # the common case: one pass, no temporary mask of the whole array
     bad = ~np.isfinite(array)
     if bad.any():
         idx = tuple(int(i) for i in np.unravel_index(np.argmax(bad), array.shape))

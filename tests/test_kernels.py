@@ -99,3 +99,15 @@ def test_fast_exp_matches_numpy():
     got = np.array([_exp(v) for v in x])
     np.testing.assert_allclose(got, np.exp(x), rtol=4e-16 * 8)
     assert _exp(-1e6) < 1e-300 and np.isfinite(_exp(1e6)) and np.isnan(_exp(np.nan))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_all_finite_matches_isfinite(rng, dtype):
+    from fastnn.kernels import _all_finite
+    x = (rng.standard_normal(4099) * 1e30).astype(dtype)
+    assert _all_finite(x) and np.isfinite(x).all()
+    for bad in (np.nan, np.inf, -np.inf):
+        for where in (0, 2048, 4098):
+            y = x.copy()
+            y[where] = bad
+            assert not _all_finite(y)
