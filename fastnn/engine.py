@@ -12,8 +12,6 @@ from .kernels import (
     _bias_activate_inplace,
     _column_sums,
     _count_correct,
-    _dense_backward,
-    _dense_forward,
     _loss_and_delta,
     _mul_activation_grad_inplace,
 )
@@ -38,14 +36,19 @@ def _offsets(sizes):
 
 
 @njit(**_NJIT)
-def _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs):
+def _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs, fn, threads):
+    """Forward the batch in abuf's first rows through every layer (GEMMs split over `threads` when big)."""
     for layer in range(sizes.shape[0] - 1):
-        n_in, n_out = sizes[layer], sizes[layer + 1]
-        W = params[w_off[layer]:w_off[layer] + n_in * n_out].reshape((n_in, n_out))
-        b = params[b_off[layer]:b_off[layer] + n_out]
-        A_in = abuf[a_off[layer]:a_off[layer] + bs * n_in].reshape((bs, n_in))
-        A_out = abuf[a_off[layer + 1]:a_off[layer + 1] + bs * n_out].reshape((bs, n_out))
-        _dense_forward(A_in, W, b, acts[layer], A_out)
+        a, c = sizes[layer], sizes[layer + 1]
+        W = params[w_off[layer]:w_off[layer] + a * c].reshape((a, c))
+        b = params[b_off[layer]:b_off[layer] + c]
+        A_in = abuf[a_off[layer]:a_off[layer] + bs * a].reshape((bs, a))
+        A_out = abuf[a_off[layer + 1]:a_off[layer + 1] + bs * c].reshape((bs, c))
+        if threads > 1 and bs * a * c >= PARALLEL_MIN_MACS and c >= 32 * threads:
+            _forward_cols(fn, A_in, W, b, acts[layer], A_out, threads)
+        else:
+            _gemm(fn, A_in, W, A_out, 1.0, 0.0, False, False)
+            _bias_activate_inplace(A_out, b, acts[layer])
 
 
 @njit(**_NJIT)
@@ -58,8 +61,9 @@ def _activation_offsets(sizes, batch):
 
 
 @njit(**_NJIT)
-def _forward_all(params, sizes, acts, X, out, chunk):
-    """Forward X through the network in chunks; writes the last layer's output into out."""
+def _forward_all(params, sizes, acts, X, out, chunk, fn):
+    """Forward X through the network in chunks; writes the last layer's output into out.
+    fn: blas.gemm_address of the dtype (0: numba's np.dot)."""
     w_off, b_off = _offsets(sizes)
     a_off = _activation_offsets(sizes, chunk)
     abuf = np.empty(a_off[-1], params.dtype)
@@ -68,7 +72,7 @@ def _forward_all(params, sizes, acts, X, out, chunk):
         bs = min(chunk, n - start)
         A0 = abuf[0:bs * n_in].reshape((bs, n_in))
         A0[:, :] = X[start:start + bs]
-        _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs)
+        _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs, fn, 1)
         L = sizes.shape[0] - 1
         out[start:start + bs] = abuf[a_off[L]:a_off[L] + bs * n_last].reshape((bs, n_last))
 
@@ -86,28 +90,49 @@ def _workspace(params, sizes, batch):
 
 
 @njit(**_NJIT)
-def _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off, b_off, dbuf1, dbuf2, Yb, bs):
-    """Loss of the batch already forwarded into abuf; fills grads. Returns (loss, n_correct)."""
+def _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off, b_off, dbuf1, dbuf2, Yb, bs, fn,
+                    threads, update, opt, lr, s1, s2, hyper, step):
+    """Loss of the batch already forwarded into abuf, and its gradients in grads. Returns (loss, n_correct).
+
+    With `update`, each layer takes its optimiser step as soon as its gradients exist -- the same numbers
+    as stepping after all gradients, since no later step reads that layer's weights -- and nothing is
+    updated when the loss is not finite."""
     L = sizes.shape[0] - 1
     n_last = sizes[L]
     A_last = abuf[a_off[L]:a_off[L] + bs * n_last].reshape((bs, n_last))
     delta = dbuf1[:bs * n_last].reshape((bs, n_last))
     total = _loss_and_delta(A_last, Yb, loss, delta)
+    if update and not np.isfinite(total):
+        return total, 0
     if loss == 1:
         _mul_activation_grad_inplace(delta, A_last, acts[L - 1])
     correct = _count_correct(A_last, Yb)
     cur, nxt = dbuf1, dbuf2
     for layer in range(L - 1, -1, -1):
-        n_in, n_out = sizes[layer], sizes[layer + 1]
-        W = params[w_off[layer]:w_off[layer] + n_in * n_out].reshape((n_in, n_out))
-        gW = grads[w_off[layer]:w_off[layer] + n_in * n_out].reshape((n_in, n_out))
-        gb = grads[b_off[layer]:b_off[layer] + n_out]
-        A_in = abuf[a_off[layer]:a_off[layer] + bs * n_in].reshape((bs, n_in))
-        d = cur[:bs * n_out].reshape((bs, n_out))
-        gX = nxt[:bs * n_in].reshape((bs, n_in))
-        _dense_backward(A_in, W, d, gW, gb, gX, layer > 0)
-        if layer > 0:
-            _mul_activation_grad_inplace(gX, A_in, acts[layer - 1])
+        a, c = sizes[layer], sizes[layer + 1]
+        W = params[w_off[layer]:w_off[layer] + a * c].reshape((a, c))
+        gW = grads[w_off[layer]:w_off[layer] + a * c].reshape((a, c))
+        gb = grads[b_off[layer]:b_off[layer] + c]
+        A_in = abuf[a_off[layer]:a_off[layer] + bs * a].reshape((bs, a))
+        d = cur[:bs * c].reshape((bs, c))
+        split = threads > 1 and bs * a * c >= PARALLEL_MIN_MACS and a >= 32 * threads
+        if layer > 0:  # the input gradient first: it needs this layer's weights before the update
+            gX = nxt[:bs * a].reshape((bs, a))
+            if split:
+                _grad_input_cols(fn, d, W, A_in, acts[layer - 1], gX, threads)
+            else:
+                _gemm(fn, d, W, gX, 1.0, 0.0, False, True)
+                _mul_activation_grad_inplace(gX, A_in, acts[layer - 1])
+        _column_sums(d, gb)
+        if split:
+            _grad_weight_update(fn, A_in, d, gW, params, grads, update, opt, lr, s1, s2, hyper, step,
+                                w_off[layer], threads)
+        else:
+            _gemm(fn, A_in, d, gW, 1.0, 0.0, True, False)
+        if update:
+            _update_range(params, grads, opt, lr, s1, s2, hyper, step, b_off[layer], b_off[layer] + c)
+            if not split:
+                _update_range(params, grads, opt, lr, s1, s2, hyper, step, w_off[layer], w_off[layer] + a * c)
         cur, nxt = nxt, cur
     return total, correct
 
@@ -182,14 +207,15 @@ def _grad_input_cols(fn, d, W, A_in, act, gX, parts):
 
 
 @njit(**_NJIT_PARALLEL)
-def _grad_weight_update(fn, A_in, d, gW, params, grads, opt, lr, s1, s2, hyper, step, w_off, parts):
+def _grad_weight_update(fn, A_in, d, gW, params, grads, update, opt, lr, s1, s2, hyper, step, w_off, parts):
     """gW = A_in.T @ d and the optimiser step on W, W's rows split over threads (each thread updates
     the rows whose gradient it computed, so no thread waits for another)."""
     n_in, n_out = gW.shape
     for t in prange(parts):
         r0, r1 = n_in * t // parts, n_in * (t + 1) // parts
         _gemm(fn, A_in[:, r0:r1], d, gW[r0:r1], 1.0, 0.0, True, False)
-        _update_range(params, grads, opt, lr, s1, s2, hyper, step, w_off + r0 * n_out, w_off + r1 * n_out)
+        if update:
+            _update_range(params, grads, opt, lr, s1, s2, hyper, step, w_off + r0 * n_out, w_off + r1 * n_out)
 
 
 @njit(**_NJIT)
@@ -197,16 +223,14 @@ def _train_epoch(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, 
                  threads, targets_are_inputs):
     """One epoch of mini-batch training over X[order]. Returns (total_loss, correct, step, bad_batch).
 
-    Each layer's GEMMs are split over `threads` threads (single-threaded BLAS each: at mini-batch sizes
-    that beats BLAS's own threading), and each layer is updated as soon as its gradients exist -- the
-    same numbers as computing every gradient first, since no later step reads that layer's weights.
-    fn: blas.gemm_address of the dtype. targets_are_inputs: Y is X (an autoencoder), so the batch's
-    input rows are its targets and are gathered once. bad_batch is the index of the first batch whose loss was not
-    finite (-1 if none); the epoch stops there before any update, so the parameters stay finite.
+    Big GEMMs are split over `threads` threads (single-threaded BLAS each), and each layer is updated
+    as soon as its gradients exist (see _backward_batch). fn: blas.gemm_address of the dtype.
+    targets_are_inputs: Y is X (an autoencoder): the batch's input rows are its targets, gathered once.
+    bad_batch is the index of the first batch whose loss was not finite (-1 if none); the epoch stops
+    there before any update, so the parameters stay finite.
     """
     w_off, b_off, a_off, abuf, dbuf1, dbuf2 = _workspace(params, sizes, batch)
     n_in, n_out = sizes[0], sizes[-1]
-    L = sizes.shape[0] - 1
     ybuf = np.empty(batch * n_out, params.dtype)
     n = order.shape[0]
     total_loss = 0.0
@@ -220,63 +244,26 @@ def _train_epoch(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, 
         _gather_rows(X, order, start, A0)
         if not targets_are_inputs:
             _gather_rows(Y, order, start, Yb)
-        for layer in range(L):
-            a, c = sizes[layer], sizes[layer + 1]
-            W = params[w_off[layer]:w_off[layer] + a * c].reshape((a, c))
-            b = params[b_off[layer]:b_off[layer] + c]
-            A_in = abuf[a_off[layer]:a_off[layer] + bs * a].reshape((bs, a))
-            A_out = abuf[a_off[layer + 1]:a_off[layer + 1] + bs * c].reshape((bs, c))
-            parts = threads if bs * a * c >= PARALLEL_MIN_MACS and c >= 32 * threads else 1
-            if parts > 1:
-                _forward_cols(fn, A_in, W, b, acts[layer], A_out, parts)
-            else:
-                _gemm(fn, A_in, W, A_out, 1.0, 0.0, False, False)
-                _bias_activate_inplace(A_out, b, acts[layer])
-        A_last = abuf[a_off[L]:a_off[L] + bs * n_out].reshape((bs, n_out))
-        delta = dbuf1[:bs * n_out].reshape((bs, n_out))
-        batch_loss = _loss_and_delta(A_last, Yb, loss, delta)
+        _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs, fn, threads)
+        batch_loss, correct = _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off, b_off,
+                                              dbuf1, dbuf2, Yb, bs, fn, threads, True, opt, lr, s1, s2,
+                                              hyper, step + 1)
         if not np.isfinite(batch_loss):
             return total_loss, total_correct, step, k
-        if loss == 1:
-            _mul_activation_grad_inplace(delta, A_last, acts[L - 1])
         total_loss += batch_loss
-        total_correct += _count_correct(A_last, Yb)
+        total_correct += correct
         step += 1
-        cur, nxt = dbuf1, dbuf2
-        for layer in range(L - 1, -1, -1):
-            a, c = sizes[layer], sizes[layer + 1]
-            W = params[w_off[layer]:w_off[layer] + a * c].reshape((a, c))
-            gW = grads[w_off[layer]:w_off[layer] + a * c].reshape((a, c))
-            gb = grads[b_off[layer]:b_off[layer] + c]
-            A_in = abuf[a_off[layer]:a_off[layer] + bs * a].reshape((bs, a))
-            d = cur[:bs * c].reshape((bs, c))
-            parts = threads if bs * a * c >= PARALLEL_MIN_MACS else 1
-            if layer > 0:  # the input gradient first: it needs this layer's weights before the update
-                gX = nxt[:bs * a].reshape((bs, a))
-                if parts > 1 and a >= 32 * threads:
-                    _grad_input_cols(fn, d, W, A_in, acts[layer - 1], gX, parts)
-                else:
-                    _gemm(fn, d, W, gX, 1.0, 0.0, False, True)
-                    _mul_activation_grad_inplace(gX, A_in, acts[layer - 1])
-            _column_sums(d, gb)
-            _update_range(params, grads, opt, lr, s1, s2, hyper, step, b_off[layer], b_off[layer] + c)
-            if parts > 1 and a >= 32 * threads:
-                _grad_weight_update(fn, A_in, d, gW, params, grads, opt, lr, s1, s2, hyper, step,
-                                    w_off[layer], parts)
-            else:
-                _gemm(fn, A_in, d, gW, 1.0, 0.0, True, False)
-                _update_range(params, grads, opt, lr, s1, s2, hyper, step, w_off[layer], w_off[layer] + a * c)
-            cur, nxt = nxt, cur
     return total_loss, total_correct, step, -1
 
 
 @njit(**_NJIT)
-def _loss_and_grads(params, grads, sizes, acts, loss, X, Y):
-    """Total loss and gradients over the whole of X (one batch)."""
+def _loss_and_grads(params, grads, sizes, acts, loss, X, Y, fn):
+    """Total loss and gradients over the whole of X (one batch); no update."""
     bs = X.shape[0]
     w_off, b_off, a_off, abuf, dbuf1, dbuf2 = _workspace(params, sizes, bs)
     abuf[:bs * sizes[0]].reshape((bs, sizes[0]))[:, :] = X
-    _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs)
-    total, _ = _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off, b_off,
-                               dbuf1, dbuf2, Y, bs)
+    _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs, fn, 1)
+    none = np.zeros(0, params.dtype)
+    total, _ = _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off, b_off, dbuf1, dbuf2, Y,
+                               bs, fn, 1, False, 0, 0.0, none, none, np.zeros(3), 0)
     return total

@@ -6,6 +6,7 @@ import numpy as np
 
 from . import engine
 from .atomic import atomic_path
+from .blas import gemm_address
 from .kernels import (
     ACTIVATIONS,
     LOSSES,
@@ -151,14 +152,15 @@ class Sequential:
         X = self._as_input(X)
         Y = self._as_target(Y, np.empty((X.shape[0], self.sizes[-1]), self.dtype))
         total = engine._loss_and_grads(self.flat, self.grad_flat, self.sizes, self.acts,
-                                       self.loss_code, X, Y)
+                                       self.loss_code, X, Y, gemm_address(self.dtype))
         return float(total), self.grad_flat
 
     def outputs(self, X, chunk=1024):
         """Network outputs for X, computed in chunks by the fused kernel."""
         X = self._as_input(X)
         out = np.empty((X.shape[0], self.sizes[-1]), self.dtype)
-        engine._forward_all(self.flat, self.sizes, self.acts, X, out, max(1, min(chunk, len(X))))
+        engine._forward_all(self.flat, self.sizes, self.acts, X, out, max(1, min(chunk, len(X))),
+                            gemm_address(self.dtype))
         return out
 
     def predict(self, X):
