@@ -1,5 +1,6 @@
 """Run each framework's benchmarks in its own process (torch's thread pool must not share a process
-with the others), then print one table per group with ratios to the best peer.
+with the others), once on 1 thread and once on 2, then print one table per group with fastnn's ratio to
+the best peer at either thread count (numpy's BLAS, for one, is faster on 1 thread at these shapes).
 
     python benchmarks/run.py [--out DIR]     # tox -e bench runs this
 """
@@ -23,16 +24,16 @@ def run(out):
     os.makedirs(out, exist_ok=True)
     results = []
     for name, expr in FRAMEWORKS.items():
-        path = os.path.join(out, f"{name}.json")
-        env = dict(os.environ, FASTNN_BENCH_FRAMEWORK=name)
-        if name.startswith("ocr"):  # whole-page jobs get both cores, as a user's run would
-            env["FASTNN_BENCH_THREADS"] = "2"
-        cmd = [sys.executable, "-m", "pytest", os.path.dirname(os.path.abspath(__file__)), "-q", "-k", expr,
-               "-p", "no:cacheprovider", f"--benchmark-json={path}", "--benchmark-disable-gc"]
-        subprocess.run(cmd, env=env, check=False)
-        if os.path.exists(path):
-            with open(path) as fh:
-                results += json.load(fh)["benchmarks"]
+        # whole-page OCR jobs get both cores, as a user's run would; the core groups run on 1 and on 2
+        for threads in ((2,) if name.startswith("ocr") else (1, 2)):
+            path = os.path.join(out, f"{name}-t{threads}.json")
+            env = dict(os.environ, FASTNN_BENCH_FRAMEWORK=name, FASTNN_BENCH_THREADS=str(threads))
+            cmd = [sys.executable, "-m", "pytest", os.path.dirname(os.path.abspath(__file__)), "-q", "-k", expr,
+                   "-p", "no:cacheprovider", f"--benchmark-json={path}", "--benchmark-disable-gc"]
+            subprocess.run(cmd, env=env, check=False)
+            if os.path.exists(path):
+                with open(path) as fh:
+                    results += json.load(fh)["benchmarks"]
     return results
 
 
@@ -55,7 +56,8 @@ def table(results):
             note = f"  (full check extrapolated: {full:.2f} s)" if full else ""
             comp = f"  compile {extra['compile_seconds']:.1f} s" if "compile_seconds" in extra else ""
             acc = f"  char_acc {extra['char_acc']:.3f}" if "char_acc" in extra else ""
-            lines.append(f"  {r['name']:<16} median {med * 1e3:9.2f} ms{ratio}{note}{comp}{acc}")
+            label = f"{r['name']} ({extra.get('threads', '?')}t)"
+            lines.append(f"  {label:<20} median {med * 1e3:9.2f} ms{ratio}{note}{comp}{acc}")
     return "\n".join(lines)
 
 

@@ -25,9 +25,10 @@ def test_epoch_fastnn(benchmark, nist_like, batch, pinned_threads):
     benchmark.name = "fastnn"
     rng = np.random.default_rng(0)
     model = mlp([1024, 64, 36], rng=rng)
-    compile_s = _compile_seconds(lambda: fit(model, X[:64], y[:64], SGD(0.01), 1, batch, rng))
+    compile_s = _compile_seconds(lambda: fit(model, X[:64], y[:64], SGD(0.01), 1, batch, rng, threads=pinned_threads))
     benchmark.extra_info.update(compile_seconds=compile_s, threads=pinned_threads)
-    benchmark.pedantic(lambda: fit(model, X, y, SGD(0.01), 1, batch, rng), rounds=7, warmup_rounds=1)
+    benchmark.pedantic(lambda: fit(model, X, y, SGD(0.01), 1, batch, rng, threads=pinned_threads), rounds=7,
+                       warmup_rounds=1)
 
 
 @pytest.mark.parametrize("batch", [32, 256])
@@ -169,9 +170,10 @@ def test_ae_epoch_fastnn(benchmark, nist_like, pinned_threads):
     X, _ = nist_like
     rng = np.random.default_rng(0)
     model, opt = _ae(rng), Momentum(3e-5)
-    compile_s = _compile_seconds(lambda: fit(model, X[:72], X[:72], opt, 1, 36, rng))
+    compile_s = _compile_seconds(lambda: fit(model, X[:72], X[:72], opt, 1, 36, rng, threads=pinned_threads))
     benchmark.extra_info.update(compile_seconds=compile_s, threads=pinned_threads)
-    benchmark.pedantic(lambda: fit(model, X, X, opt, 1, 36, rng), rounds=7, warmup_rounds=1)
+    benchmark.pedantic(lambda: fit(model, X, X, opt, 1, 36, rng, threads=pinned_threads), rounds=7,
+                       warmup_rounds=1)
 
 
 def test_ae_epoch_numpy(benchmark, nist_like, pinned_threads):

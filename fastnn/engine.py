@@ -4,7 +4,7 @@ Parameters live in one flat vector (per layer: W row-major (n_in, n_out), then b
 update is a single loop and no Python runs between mini-batches.
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .blas import _gemm
 from .config import njit_options
@@ -17,7 +17,6 @@ from .kernels import (
 )
 
 _NJIT = njit_options()
-_NJIT_PARALLEL = njit_options(parallel=True)
 OPTIMISERS = {"sgd": 0, "momentum": 1, "adam": 2}
 
 
@@ -36,19 +35,16 @@ def _offsets(sizes):
 
 
 @njit(**_NJIT)
-def _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs, fn, threads):
-    """Forward the batch in abuf's first rows through every layer (GEMMs split over `threads` when big)."""
+def _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs, fn):
+    """Forward the batch in abuf's first rows through every layer."""
     for layer in range(sizes.shape[0] - 1):
         a, c = sizes[layer], sizes[layer + 1]
         W = params[w_off[layer]:w_off[layer] + a * c].reshape((a, c))
         b = params[b_off[layer]:b_off[layer] + c]
         A_in = abuf[a_off[layer]:a_off[layer] + bs * a].reshape((bs, a))
         A_out = abuf[a_off[layer + 1]:a_off[layer + 1] + bs * c].reshape((bs, c))
-        if threads > 1 and bs * a * c >= PARALLEL_MIN_MACS and c >= 32 * threads:
-            _forward_cols(fn, A_in, W, b, acts[layer], A_out, threads)
-        else:
-            _gemm(fn, A_in, W, A_out, 1.0, 0.0, False, False)
-            _bias_activate_inplace(A_out, b, acts[layer])
+        _gemm(fn, A_in, W, A_out, 1.0, 0.0, False, False)
+        _bias_activate_inplace(A_out, b, acts[layer])
 
 
 @njit(**_NJIT)
@@ -72,7 +68,7 @@ def _forward_all(params, sizes, acts, X, out, chunk, fn):
         bs = min(chunk, n - start)
         A0 = abuf[0:bs * n_in].reshape((bs, n_in))
         A0[:, :] = X[start:start + bs]
-        _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs, fn, 1)
+        _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs, fn)
         L = sizes.shape[0] - 1
         out[start:start + bs] = abuf[a_off[L]:a_off[L] + bs * n_last].reshape((bs, n_last))
 
@@ -91,7 +87,7 @@ def _workspace(params, sizes, batch):
 
 @njit(**_NJIT)
 def _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off, b_off, dbuf1, dbuf2, Yb, bs, fn,
-                    threads, update, opt, lr, s1, s2, hyper, step):
+                    update, opt, lr, s1, s2, hyper, step):
     """Loss of the batch already forwarded into abuf, and its gradients in grads. Returns (loss, n_correct).
 
     With `update`, each layer takes its optimiser step as soon as its gradients exist -- the same numbers
@@ -115,24 +111,14 @@ def _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off, b_off,
         gb = grads[b_off[layer]:b_off[layer] + c]
         A_in = abuf[a_off[layer]:a_off[layer] + bs * a].reshape((bs, a))
         d = cur[:bs * c].reshape((bs, c))
-        split = threads > 1 and bs * a * c >= PARALLEL_MIN_MACS and a >= 32 * threads
         if layer > 0:  # the input gradient first: it needs this layer's weights before the update
             gX = nxt[:bs * a].reshape((bs, a))
-            if split:
-                _grad_input_cols(fn, d, W, A_in, acts[layer - 1], gX, threads)
-            else:
-                _gemm(fn, d, W, gX, 1.0, 0.0, False, True)
-                _mul_activation_grad_inplace(gX, A_in, acts[layer - 1])
+            _gemm(fn, d, W, gX, 1.0, 0.0, False, True)
+            _mul_activation_grad_inplace(gX, A_in, acts[layer - 1])
         _column_sums(d, gb)
-        if split:
-            _grad_weight_update(fn, A_in, d, gW, params, grads, update, opt, lr, s1, s2, hyper, step,
-                                w_off[layer], threads)
-        else:
-            _gemm(fn, A_in, d, gW, 1.0, 0.0, True, False)
+        _gemm(fn, A_in, d, gW, 1.0, 0.0, True, False)
         if update:
-            _update_range(params, grads, opt, lr, s1, s2, hyper, step, b_off[layer], b_off[layer] + c)
-            if not split:
-                _update_range(params, grads, opt, lr, s1, s2, hyper, step, w_off[layer], w_off[layer] + a * c)
+            _update_range(params, grads, opt, lr, s1, s2, hyper, step, w_off[layer], b_off[layer] + c)
         cur, nxt = nxt, cur
     return total, correct
 
@@ -179,52 +165,13 @@ def _gather_rows(X, order, start, out):
             dst[c] = src[c]
 
 
-PARALLEL_MIN_MACS = 1 << 20  # smaller GEMMs run on one thread: splitting them costs more than it saves
-
-
-@njit(**_NJIT_PARALLEL)
-def _forward_cols(fn, A_in, W, b, act, A_out, parts):
-    """A_out = act(A_in @ W + b), W's columns split over `parts` threads (each packs only its share of
-    W). Row-wise softmax needs whole rows: it runs after the split GEMM."""
-    n_out = W.shape[1]
-    for t in prange(parts):
-        c0, c1 = n_out * t // parts, n_out * (t + 1) // parts
-        _gemm(fn, A_in, W[:, c0:c1], A_out[:, c0:c1], 1.0, 0.0, False, False)
-        if act != 4:
-            _bias_activate_inplace(A_out[:, c0:c1], b[c0:c1], act)
-    if act == 4:
-        _bias_activate_inplace(A_out, b, act)
-
-
-@njit(**_NJIT_PARALLEL)
-def _grad_input_cols(fn, d, W, A_in, act, gX, parts):
-    """gX = (d @ W.T) * act'(A_in), W's rows (gX's columns) split over threads."""
-    n_in = W.shape[0]
-    for t in prange(parts):
-        r0, r1 = n_in * t // parts, n_in * (t + 1) // parts
-        _gemm(fn, d, W[r0:r1], gX[:, r0:r1], 1.0, 0.0, False, True)
-        _mul_activation_grad_inplace(gX[:, r0:r1], A_in[:, r0:r1], act)
-
-
-@njit(**_NJIT_PARALLEL)
-def _grad_weight_update(fn, A_in, d, gW, params, grads, update, opt, lr, s1, s2, hyper, step, w_off, parts):
-    """gW = A_in.T @ d and the optimiser step on W, W's rows split over threads (each thread updates
-    the rows whose gradient it computed, so no thread waits for another)."""
-    n_in, n_out = gW.shape
-    for t in prange(parts):
-        r0, r1 = n_in * t // parts, n_in * (t + 1) // parts
-        _gemm(fn, A_in[:, r0:r1], d, gW[r0:r1], 1.0, 0.0, True, False)
-        if update:
-            _update_range(params, grads, opt, lr, s1, s2, hyper, step, w_off + r0 * n_out, w_off + r1 * n_out)
-
-
 @njit(**_NJIT)
 def _train_epoch(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1, s2, hyper, step, fn,
-                 threads, targets_are_inputs):
+                 targets_are_inputs):
     """One epoch of mini-batch training over X[order]. Returns (total_loss, correct, step, bad_batch).
 
-    Big GEMMs are split over `threads` threads (single-threaded BLAS each), and each layer is updated
-    as soon as its gradients exist (see _backward_batch). fn: blas.gemm_address of the dtype.
+    Each layer is updated as soon as its gradients exist (see _backward_batch). fn: blas.gemm_address of
+    the dtype.
     targets_are_inputs: Y is X (an autoencoder): the batch's input rows are its targets, gathered once.
     bad_batch is the index of the first batch whose loss was not finite (-1 if none); the epoch stops
     there before any update, so the parameters stay finite.
@@ -244,10 +191,10 @@ def _train_epoch(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, 
         _gather_rows(X, order, start, A0)
         if not targets_are_inputs:
             _gather_rows(Y, order, start, Yb)
-        _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs, fn, threads)
+        _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs, fn)
         batch_loss, correct = _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off, b_off,
-                                              dbuf1, dbuf2, Yb, bs, fn, threads, True, opt, lr, s1, s2,
-                                              hyper, step + 1)
+                                              dbuf1, dbuf2, Yb, bs, fn, True, opt, lr, s1, s2, hyper,
+                                              step + 1)
         if not np.isfinite(batch_loss):
             return total_loss, total_correct, step, k
         total_loss += batch_loss
@@ -262,8 +209,8 @@ def _loss_and_grads(params, grads, sizes, acts, loss, X, Y, fn):
     bs = X.shape[0]
     w_off, b_off, a_off, abuf, dbuf1, dbuf2 = _workspace(params, sizes, bs)
     abuf[:bs * sizes[0]].reshape((bs, sizes[0]))[:, :] = X
-    _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs, fn, 1)
+    _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs, fn)
     none = np.zeros(0, params.dtype)
     total, _ = _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off, b_off, dbuf1, dbuf2, Y,
-                               bs, fn, 1, False, 0, 0.0, none, none, np.zeros(3), 0)
+                               bs, fn, False, 0, 0.0, none, none, np.zeros(3), 0)
     return total

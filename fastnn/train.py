@@ -7,14 +7,19 @@ from . import engine
 from .blas import gemm_address
 from .kernels import _all_finite
 
+SMALL_BATCH = 128
 
-def one_blas_thread():
-    """BLAS limited to one thread while the epoch kernel runs: at mini-batch sizes BLAS's own threading
-    costs more than it saves (measured here: a batch-32 epoch took 70 ms on one OpenBLAS thread, 185 ms
-    on two); the kernel can split its GEMMs over threads itself (fit's `threads`)."""
+
+def blas_threads(batch_size, threads=None):
+    """BLAS thread limit for an epoch: one thread below batch 128, where thread hand-off costs more than
+    it saves, else `threads` (None: BLAS's own default). Measured here on 2 cores: batch 256 epochs take
+    ~30 ms on two BLAS threads and ~45 ms on one; batch 32 is no faster on two."""
+    import contextlib
+
     import scipy.linalg.cython_blas  # noqa: F401  (numba's fallback BLAS must be loaded for the limit to reach it)
     from threadpoolctl import threadpool_limits
-    return threadpool_limits(1, user_api="blas")
+    limit = 1 if batch_size < SMALL_BATCH else threads
+    return threadpool_limits(limit, user_api="blas") if limit else contextlib.nullcontext()
 
 
 class TrainingDiverged(RuntimeError):
@@ -55,12 +60,11 @@ def evaluate(model, X, Y):
     return loss, acc
 
 
-def fit(model, X, Y, optimiser, epochs, batch_size, rng, valid=None, callbacks=(), progress=None, threads=1):
+def fit(model, X, Y, optimiser, epochs, batch_size, rng, valid=None, callbacks=(), progress=None, threads=None):
     """Train in place. Returns history: dict of per-epoch lists (train_loss, train_acc, valid_loss,
     valid_acc, seconds). Losses are averaged over samples. A callback(epoch, history, model) returning
     True stops training. progress: an optional callable(epoch, history) or a tqdm bar to update.
-    threads: split each large GEMM over this many numba threads (same numbers; on this 2-core machine
-    the split was not reliably faster than one thread, so it is opt-in)."""
+    threads: BLAS threads for batches of 128 and more (None: BLAS's default); smaller batches use one."""
     autoencoder = Y is X
     X = model._as_input(X)
     check_finite("inputs", X)
@@ -77,11 +81,11 @@ def fit(model, X, Y, optimiser, epochs, batch_size, rng, valid=None, callbacks=(
     for epoch in range(epochs):
         t0 = time.perf_counter()
         order = rng.permutation(n).astype(np.int64)
-        with one_blas_thread():
+        with blas_threads(batch_size, threads):
             total, correct, optimiser.steps, bad = engine._train_epoch(
                 model.flat, model.grad_flat, model.sizes, model.acts, model.loss_code, X, Y, order,
                 int(batch_size), opt_code, optimiser.lr, optimiser.s1, optimiser.s2, optimiser.hyper(),
-                optimiser.steps, gemm_address(model.dtype), max(1, int(threads)), autoencoder)
+                optimiser.steps, gemm_address(model.dtype), autoencoder)
         seconds = time.perf_counter() - t0
         if bad >= 0:
             raise TrainingDiverged(f"loss became non-finite at epoch {epoch + 1}, batch {bad + 1} "

@@ -1,4 +1,6 @@
 """fastnn.blas: numpy's cblas gemm called from numba, against numpy's matmul."""
+import os
+
 import numpy as np
 import pytest
 
@@ -45,16 +47,28 @@ def test_numpy_blas_found_and_wrapper_checks():
 
 
 @pytest.mark.parametrize("opt", [SGD(0.01), Momentum(0.01), Adam(1e-3)], ids=["sgd", "momentum", "adam"])
-def test_fit_split_over_threads_gives_the_same_weights(rng, opt):
-    X = rng.random((192, 1024), dtype=np.float32)
-    y = rng.integers(0, 36, 192)
+def test_fit_on_one_or_two_blas_threads_gives_the_same_weights(rng, opt):
+    X = rng.random((384, 1024), dtype=np.float32)
+    y = rng.integers(0, 36, 384)
     nets = []
-    for threads in (1, 2):
-        # batch 64: both hidden layers' GEMMs are big enough to split (forward, input and weight gradients)
+    for threads in (1, 2):  # batch 128: BLAS may use `threads`
         net = mlp([1024, 128, 128, 36], rng=np.random.default_rng(1))
-        fit(net, X, y, type(opt)(opt.lr), 2, 64, np.random.default_rng(2), threads=threads)
+        fit(net, X, y, type(opt)(opt.lr), 2, 128, np.random.default_rng(2), threads=threads)
         nets.append(net.flat.copy())
-    np.testing.assert_allclose(nets[0], nets[1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(nets[0], nets[1], rtol=1e-4, atol=1e-6)
+
+
+def test_blas_threads_one_below_batch_128():
+    from threadpoolctl import threadpool_info
+
+    from fastnn.train import blas_threads
+
+    def numpy_blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i.get("internal_api") == "openblas"]
+    with blas_threads(32, 2):
+        assert set(numpy_blas_threads()) == {1}
+    with blas_threads(256, 2):
+        assert max(numpy_blas_threads()) == 2 or os.cpu_count() == 1
 
 
 def test_autoencoder_targets_gathered_once_give_the_same_weights(rng):
