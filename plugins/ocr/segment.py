@@ -284,15 +284,16 @@ def _drop_foreign_strokes(boxes, groups, props, h_med):
     rel = stroke_width(groups, props)
     rel = rel / np.median(rel)
     keep = (rel >= 0.45) & (rel <= 2.4)
-    lines = group_lines(boxes[keep], h_med)
-    idx = np.where(keep)[0]
-    for line in lines:
-        if len(line) == 1 and rel[idx[line[0]]] > 1.7:
-            keep[idx[line[0]]] = False
-    if keep.all():
-        return boxes, groups, lines
     boxes, groups = boxes[keep], [g for g, k in zip(groups, keep) if k]
-    return boxes, groups, group_lines(boxes, h_med)
+    lines = group_lines(boxes, h_med)
+    rel = rel[keep]
+    lone = [line[0] for line in lines if len(line) == 1 and rel[line[0]] > 1.7]
+    if not lone:
+        return boxes, groups, lines
+    keep = np.ones(len(boxes), bool)
+    keep[lone] = False
+    boxes, groups = boxes[keep], [g for g, k in zip(groups, keep) if k]
+    return boxes, groups, group_lines(boxes, h_med)  # regrouped: a dropped box may have blocked a chain
 
 
 def group_lines(boxes, h_med):
