@@ -49,23 +49,72 @@ def test_wordlist_correction(tmp_path):
     assert decode.decode_page(p, [[0, 1, 2]], [[False] * 3], wordlist=wl) == ["XYZ"]
 
 
-def test_wordlist_allowance_grows_with_length_and_joins_split_words(tmp_path):
-    (tmp_path / "words").write_text("REFRIGERATOR\nCAT\n")
-    wl = decode.WordList(str(tmp_path / "words"), margin=3.0, per_char=1.0)
-    assert wl.allowance(3) == 3.0 and wl.allowance(12) == 12.0
-    # two confident misreadings (log 0.8/0.2 = 1.4 nats each) in a 12-letter word: 2.8 < 12 nats
+def test_wordlist_scores_are_likelihood_plus_prior(tmp_path):
+    (tmp_path / "words").write_text("Oder\nover\nCAT\ncot\n")
+    wl = decode.WordList(str(tmp_path / "words"))
+    # ODER is a proper noun (weight 0.1), OVER a common word (weight 1): priors 0.85*0.1/1.1, 0.85/1.1
+    p = _probs({"O": 0.9}, {"D": 0.6, "V": 0.3}, {"E": 0.9}, {"R": 0.9})
+    labels, score = wl.decode(np.log(p))
+    want = np.log(p[[0, 1, 2, 3], [14, 21, 4, 17]]).sum() + np.log(0.85 / 1.1)
+    assert "".join(CLASSES36[k] for k in labels) == "OVER" and score == pytest.approx(want)
+    # ...unless the ink says D much more clearly: log(0.9/0.05) = 2.9 nats > log 10 = 2.3 nats of prior
+    p = _probs({"O": 0.9}, {"D": 0.9, "V": 0.05}, {"E": 0.9}, {"R": 0.9})
+    assert "".join(CLASSES36[k] for k in wl.decode(np.log(p))[0]) == "ODER"
+    # an off-list reading: one of 26**3 strings with 5 % of the mass; two 3-letter words share 85 %
+    p = _probs({"X": 0.98}, {"Y": 0.98}, {"Z": 0.98})
+    labels, score = wl.decode(np.log(p))
+    rows = np.log(p[[0, 1, 2], [23, 24, 25]]).sum()
+    assert "".join(CLASSES36[k] for k in labels) == "XYZ"
+    assert score == pytest.approx(rows + np.log(0.05) - 3 * np.log(26))
+    # digits: one of 10**n numbers with 8 % of the mass
+    p = _probs({"3": 0.9}, {"6": 0.9}, {"5": 0.9})
+    labels, score = wl.decode(np.log(p))
+    assert "".join(CLASSES36[k] for k in labels) == "365"
+    assert score == pytest.approx(np.log(p[[0, 1, 2], [29, 32, 31]]).sum() + np.log(0.08) - 3 * np.log(10))
+
+
+def test_lone_characters_take_the_prior_of_a_lone_token():
+    amb_o = {"O": 0.5, "0": 0.5}
+    amb_i = {"I": 0.4, "1": 0.6}  # the prior of the word I outweighs the ink's slight lean to 1
+    word = [{"J": 0.9}, {"A": 0.9}, {"M": 0.9}]
+    p = _probs(*word, amb_o, *word)
+    spaces = [[False, False, False, True, True, False, False]]
+    # among words a lone O/0 is a number (O is not an English word), a lone I/1 is the word I
+    assert decode.decode_page(p, [list(range(7))], spaces, wordlist=_wl()) == ["JAM 0 JAM"]
+    p = _probs(*word, amb_i, *word)
+    assert decode.decode_page(p, [list(range(7))], spaces, wordlist=_wl()) == ["JAM I JAM"]
+    # in a line of lone characters they are a sequence: "N O P" stays letters
+    p = _probs({"N": 0.9}, amb_o, {"P": 0.9})
+    assert decode.decode_page(p, [[0, 1, 2]], [[False, True, True]], wordlist=_wl()) == ["N O P"]
+    p = _probs({"7": 0.9}, amb_o, {"9": 0.9})
+    assert decode.decode_page(p, [[0, 1, 2]], [[False, True, True]], wordlist=_wl()) == ["7 0 9"]
+
+
+def _wl(words=("JAM",)):
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+        fh.write("\n".join(words))
+    try:
+        return decode.WordList(fh.name)
+    finally:
+        os.unlink(fh.name)
+
+
+def test_wordlist_joins_a_word_split_by_a_misread_space(tmp_path):
+    (tmp_path / "words").write_text("REFRIGERATOR\nARE\nEASY\n")
+    wl = decode.WordList(str(tmp_path / "words"))
     rows = [{c: 0.9} for c in "REFRIGERATOR"]
     rows[5], rows[9] = {"G": 0.2, "C": 0.8}, {"T": 0.2, "I": 0.8}
     p = _probs(*rows)
     line = [list(range(12))]
     assert decode.decode_page(p, line, [[False] * 12], wordlist=wl) == ["REFRIGERATOR"]
-    # the same misreadings in a 3-letter word are more than its 3-nat allowance... (4.2 nats)
-    p3 = _probs({"C": 0.1, "O": 0.9}, {"A": 0.1, "R": 0.9}, {"T": 0.1, "I": 0.9})
-    assert decode.decode_page(p3, [[0, 1, 2]], [[False] * 3], wordlist=wl) == ["ORI"]
-    # a space read inside the word: the two off-list halves are joined
     spaces = [[False] * 5 + [True] + [False] * 6]
     assert decode.decode_page(p, line, spaces, wordlist=wl) == ["REFRIGERATOR"]
     assert decode.decode_page(p, line, spaces, context=False, wordlist=wl) == ["REFRI CERAIOR"]
+    # two listed words whose join is off the list stay apart
+    p = _probs(*[{c: 0.9} for c in "AREEASY"])
+    assert decode.decode_page(p, [list(range(7))], [[False] * 3 + [True] + [False] * 3], wordlist=wl) == \
+        ["ARE EASY"]
 
 
 def test_render_mask_canonical_layout():

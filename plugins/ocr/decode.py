@@ -30,18 +30,24 @@ def char_accuracy(pred, truth):
 
 LINE_PENALTY = np.log(5.0)  # a one-character word leans to its line's majority type
 
+# Prior probabilities of what a token on a page is, for decoding with a word list: a listed word, a
+# letter string off the list (a name, an abbreviation), a number, a letter/digit mix. Each class spreads
+# its mass evenly over its members, so a misread off-list string of n letters (one of 26**n) needs far
+# more evidence than one of the few thousand listed words of that length.
+P_LISTED, P_UNLISTED, P_NUMBER, P_MIXED = 0.85, 0.05, 0.08, 0.02
+PROPER_NOUN_WEIGHT = 0.1  # "Oder", "Dennis": listed, but rarer on a page than common words
+# A lone character among words: "A" and "I" are words, digits are numbers, other letters rare.
+LONE_PRIOR = {"word": 0.6 / 2, "digit": 0.35 / 10, "letter": 0.05 / 24}
+LONE_WORDS = "AI"
+SPACE_EVIDENCE = np.log(20.0)  # odds that a gap read as a space is one
+
 
 def decode_word(logp, line_type=None):
-    """Best labels for one word given log-probabilities (k, 36): all letters, all digits, or mixed with
-    a penalty per character that breaks the word's majority type. A one-character word has no context
-    of its own and leans towards line_type (0 letters, 1 digits)."""
+    """Best labels for one word given log-probabilities (k, 36), without a word list: all letters, all
+    digits, or mixed with a penalty per character that breaks the word's majority type. A one-character
+    word has no context of its own and leans towards line_type (0 letters, 1 digits)."""
     if len(logp) == 1 and line_type is not None:
-        lp = logp[0].copy()
-        if line_type == 0:
-            lp[N_LETTERS:] -= LINE_PENALTY
-        else:
-            lp[:N_LETTERS] -= LINE_PENALTY
-        return np.array([int(lp.argmax())])
+        return np.array([int((logp[0] + _type_lean(line_type)).argmax())])
     letters = logp[:, :N_LETTERS].argmax(1)
     digits = logp[:, N_LETTERS:].argmax(1) + N_LETTERS
     rows = np.arange(len(logp))
@@ -54,44 +60,75 @@ def decode_word(logp, line_type=None):
     return [letters, digits, free][best]
 
 
-class WordList:
-    """Upper-case A-Z words by length, for an optional same-length substitution correction."""
+def _type_lean(line_type):
+    lean = np.zeros(36)
+    lean[N_LETTERS:] -= LINE_PENALTY * (line_type == 0)
+    lean[:N_LETTERS] -= LINE_PENALTY * (line_type == 1)
+    return lean
 
-    def __init__(self, path, margin=3.0, per_char=1.0):
-        words = set()
+
+def _lone_prior():
+    prior = np.full(36, np.log(LONE_PRIOR["letter"]))
+    prior[N_LETTERS:] = np.log(LONE_PRIOR["digit"])
+    for c in LONE_WORDS:
+        prior[CLASSES36.index(c)] = np.log(LONE_PRIOR["word"])
+    return prior
+
+
+def decode_lone(logp, sequence_type=None):
+    """One character standing alone: in a line of lone characters ("A B C", "1 2 3") it leans to their
+    type; among words it takes the prior of a lone token in text (A and I are words, digits numbers)."""
+    if sequence_type is not None:
+        return np.array([int((logp[0] + _type_lean(sequence_type)).argmax())])
+    return np.array([int((logp[0] + _lone_prior()).argmax())])
+
+
+class WordList:
+    """Upper-case A-Z words by length, each with a log prior; decodes a token as the likeliest of: a
+    listed word, an off-list letter string, a number, a letter/digit mix (see P_LISTED...)."""
+
+    def __init__(self, path, proper_noun_weight=PROPER_NOUN_WEIGHT):
+        weights = {}
         with open(path, errors="ignore") as fh:
             for w in fh:
                 # apostrophes are not in the 36-class alphabet: "don't" is written DONT on a page
                 w = w.strip().replace("'", "")
-                if w.isalpha() and w.isascii():
-                    words.add(w.upper())
-        self.by_len = {}
-        for w in words:
-            self.by_len.setdefault(len(w), []).append(w)
-        self.arrays = {n: np.array([[ord(c) - 65 for c in w] for w in ws]) for n, ws in self.by_len.items()}
-        self.margin, self.per_char = margin, per_char
-
-    def allowance(self, n):
-        """How much less probable (nats) a listed word may be than the reading: a reading of n letters
-        off the list is a priori less likely the longer it is (each letter is a chance of misreading)."""
-        return max(self.margin, self.per_char * n)
+                if w.isalpha() and w.isascii() and len(w) > 1:
+                    weight = proper_noun_weight if w[0].isupper() else 1.0
+                    weights[w.upper()] = max(weights.get(w.upper(), 0.0), weight)
+        self.by_len, self.arrays, self.log_prior = {}, {}, {}
+        for w, weight in weights.items():
+            self.by_len.setdefault(len(w), {})[w] = weight
+        for n, ws in self.by_len.items():
+            wt = np.array(list(ws.values()))
+            self.arrays[n] = np.array([[ord(c) - 65 for c in w] for w in ws])
+            self.log_prior[n] = np.log(P_LISTED) + np.log(wt / wt.sum())
 
     def listed(self, labels):
         return "".join(CLASSES36[k] for k in labels) in self.by_len.get(len(labels), ())
 
-    def correct(self, labels, logp):
-        """Replace an all-letter word by the likeliest listed word if it is nearly as probable."""
-        n = len(labels)
-        if n < 3 or n not in self.arrays or (labels >= N_LETTERS).any():
-            return labels
-        cand = self.arrays[n]
-        scores = logp[np.arange(n)[None, :], cand].sum(1)
-        best = int(np.argmax(scores))
-        own = logp[np.arange(n), labels].sum()
-        word = "".join(CLASSES36[k] for k in labels)
-        if word in self.by_len[n] or scores[best] < own - self.allowance(n):
-            return labels
-        return cand[best]
+    def decode(self, logp):
+        """(labels, score): the likeliest reading of a token of n >= 2 characters, score = log-likelihood
+        + log prior."""
+        n = len(logp)
+        rows = np.arange(n)
+        letters = logp[:, :N_LETTERS].argmax(1)
+        digits = logp[:, N_LETTERS:].argmax(1) + N_LETTERS
+        free = logp.argmax(1)
+        options = [(logp[rows, digits].sum() + np.log(P_NUMBER) - n * np.log(10), 1, digits)]
+        if not self.listed(letters):
+            options.append((logp[rows, letters].sum() + np.log(P_UNLISTED) - n * np.log(26), 2, letters))
+        n_dig = int((free >= N_LETTERS).sum())
+        if 0 < n_dig < n:  # a mix ("B52", "4TH") rarely switches type more than once or twice
+            prior = np.log(P_MIXED) - n * np.log(36) - SWITCH_PENALTY * min(n_dig, n - n_dig)
+            options.append((logp[rows, free].sum() + prior, 3, free))
+        if n in self.arrays:
+            cand = self.arrays[n]
+            scores = logp[rows[None, :], cand].sum(1) + self.log_prior[n]
+            best = int(np.argmax(scores))
+            options.append((scores[best], 0, cand[best]))
+        score, _, labels = max(options, key=lambda o: (o[0], -o[1]))
+        return labels, score
 
 
 def default_wordlist():
@@ -114,29 +151,39 @@ def decode_page(probs, lines, spaces, context=True, wordlist=None):
             cur.append(box)
         if cur:
             words.append(cur)
+        if not context:
+            out.append(" ".join("".join(CLASSES36[k] for k in logp[w].argmax(1)) for w in words))
+            continue
         free = logp[line].argmax(1)
         line_type = int((free >= N_LETTERS).mean() > 0.5)
+        # a line mostly of lone characters is a sequence ("A B C D", "1 2 3"): its type decides
+        lone = [w[0] for w in words if len(w) == 1]
+        seq_type = int((free[[line.index(k) for k in lone]] >= N_LETTERS).mean() > 0.5) \
+            if len(lone) >= 3 and 2 * len(lone) >= len(words) else None
 
         def read(w):
-            labels = decode_word(logp[w], line_type) if context else logp[w].argmax(1)
-            return wordlist.correct(labels, logp[w]) if context and wordlist is not None else labels
+            if wordlist is None:
+                return decode_word(logp[w], line_type)
+            if len(w) == 1:
+                return decode_lone(logp[w], seq_type)
+            return wordlist.decode(logp[w])[0]
         labels = [read(w) for w in words]
-        if context and wordlist is not None:
-            words, labels = _join_split_words(words, labels, read, wordlist)
+        if wordlist is not None:
+            words, labels = _join_split_words(words, labels, logp, wordlist)
         out.append(" ".join("".join(CLASSES36[k] for k in lab) for lab in labels))
     return out
 
 
-def _join_split_words(words, labels, read, wordlist):
-    """A space read inside a word splits it into two off-list pieces: join neighbours that are both off
-    the list when together they read as a listed word."""
+def _join_split_words(words, labels, logp, wordlist):
+    """A space read inside a word splits it in two: join two neighbours when one token explains their
+    ink better than two tokens do, by more than the evidence of the gap (SPACE_EVIDENCE)."""
     k = 0
     while k < len(words) - 1:
-        a, b = labels[k], labels[k + 1]
-        if not wordlist.listed(a) and not wordlist.listed(b) and len(a) + len(b) >= 4:
-            joined = read(words[k] + words[k + 1])
-            if wordlist.listed(joined):
-                words[k:k + 2], labels[k:k + 2] = [words[k] + words[k + 1]], [joined]
+        a, b = words[k], words[k + 1]
+        if len(a) > 1 and len(b) > 1:
+            joined, s_joined = wordlist.decode(logp[a + b])
+            if s_joined > wordlist.decode(logp[a])[1] + wordlist.decode(logp[b])[1] + SPACE_EVIDENCE:
+                words[k:k + 2], labels[k:k + 2] = [a + b], [joined]
                 continue
         k += 1
     return words, labels

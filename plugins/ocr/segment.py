@@ -95,7 +95,9 @@ def find_paper(grey):
     small = _block_mean(grey, f)
     t = threshold_otsu(small)
     bright = small > t
-    dark_mean, bright_mean = small[~bright].mean() if (~bright).any() else 1.0, small[bright].mean()
+    if not bright.any() or bright.all():  # a flat image (blank page): no sheet edge to find
+        return np.ones_like(grey, bool), False
+    dark_mean, bright_mean = small[~bright].mean(), small[bright].mean()
     # Ink and shading are small or mild; a desk is a large region much darker than the paper.
     if (~bright).mean() < 0.04 or dark_mean > 0.6 * bright_mean:
         return np.ones_like(grey, bool), False
