@@ -270,3 +270,17 @@ def test_stroke_width_and_foreign_strokes_dropped():
     ImageDraw.Draw(im).line([200, 560, 420, 640], fill=20, width=26)  # a pen lying below the text
     found = segment.find_letters(np.asarray(im))
     assert [len(line) for line in found.lines] == [6, 5]
+
+
+def test_wordlist_splits_words_written_without_a_visible_space(tmp_path):
+    (tmp_path / "words").write_text("PAGE\nCAMERA\nJAM\n")
+    wl = decode.WordList(str(tmp_path / "words"))
+    rows = [{c: 0.9} for c in "PAGECAMERAAJAM"]
+    rows[2] = {"Q": 0.6, "G": 0.4}  # PAQE: off the list on its own
+    p = _probs(*rows)
+    line = [list(range(14))]
+    assert decode.decode_page(p, line, [[False] * 14], wordlist=wl) == ["PAGE CAMERA A JAM"]
+    assert decode.decode_page(p, line, [[False] * 14], context=False) == ["PAQECAMERAAJAM"]
+    # a confident off-list word with no listed pieces stays whole
+    p = _probs(*[{c: 0.99} for c in "QXZVKW"])
+    assert decode.decode_page(p, [list(range(6))], [[False] * 6], wordlist=wl) == ["QXZVKW"]

@@ -40,6 +40,8 @@ PROPER_NOUN_WEIGHT = 0.1  # "Oder", "Dennis": listed, but rarer on a page than c
 LONE_PRIOR = {"word": 0.6 / 2, "digit": 0.35 / 10, "letter": 0.05 / 24}
 LONE_WORDS = "AI"
 SPACE_EVIDENCE = np.log(20.0)  # odds that a gap read as a space is one
+MISSED_SPACE = np.log(0.1)  # a space written too tight to see, between two words read as one token
+MAX_WORD = 15
 
 
 def decode_word(logp, line_type=None):
@@ -170,6 +172,7 @@ def decode_page(probs, lines, spaces, context=True, wordlist=None):
         labels = [read(w) for w in words]
         if wordlist is not None:
             words, labels = _join_split_words(words, labels, logp, wordlist)
+            words, labels = _split_run_on_words(words, labels, logp, wordlist)
         out.append(" ".join("".join(CLASSES36[k] for k in lab) for lab in labels))
     return out
 
@@ -187,3 +190,43 @@ def _join_split_words(words, labels, logp, wordlist):
                 continue
         k += 1
     return words, labels
+
+
+def _split_run_on_words(words, labels, logp, wordlist):
+    """Words written too close together read as one long off-list token ("PAGECAMERA"): split it where
+    a sequence of listed words explains the ink better (dynamic programming over split points, each
+    split paying MISSED_SPACE). Single letters may only be the words A and I."""
+    out_w, out_l = [], []
+    lone = _lone_prior()
+    for w, lab in zip(words, labels):
+        n = len(w)
+        if n < 5 or wordlist.listed(lab) or (lab >= N_LETTERS).all():
+            out_w.append(w)
+            out_l.append(lab)
+            continue
+        lp = logp[w]
+        best = np.full(n + 1, -np.inf)
+        best[0], back, reading = 0.0, [0] * (n + 1), [None] * (n + 1)
+        for j in range(1, n + 1):
+            for i in range(max(0, j - MAX_WORD), j):
+                if j - i == 1:
+                    k = int((lp[i] + lone).argmax())
+                    lab_ij, s = np.array([k]), lp[i, k] + lone[k]
+                else:
+                    lab_ij, s = wordlist.decode(lp[i:j])
+                s += best[i] + (MISSED_SPACE if i > 0 else 0.0)
+                if s > best[j]:
+                    best[j], back[j], reading[j] = s, i, lab_ij
+        whole = wordlist.decode(lp)[1]
+        if best[n] <= whole:
+            out_w.append(w)
+            out_l.append(lab)
+            continue
+        pieces, j = [], n
+        while j > 0:
+            pieces.append((back[j], j, reading[j]))
+            j = back[j]
+        for i, j, lab_ij in reversed(pieces):
+            out_w.append(w[i:j])
+            out_l.append(lab_ij)
+    return out_w, out_l

@@ -280,7 +280,8 @@ def stroke_width(groups, props):
 def _drop_foreign_strokes(boxes, groups, props, h_med):
     """One hand writes a page with one pen: marks much thinner than the page's strokes (ruling, margin
     lines, paper texture) or much thicker (a pen lying on the sheet, a shadow wedge, a sheet edge) are not
-    writing. A lone mark in a line of its own needs less evidence than one among letters."""
+    writing. A lone mark in a line of its own needs less evidence than one among letters: somewhat thick,
+    or flat (a dash, the sliver of a pen's edge)."""
     if len(boxes) < 4:
         return boxes, groups, group_lines(boxes, h_med)
     rel = stroke_width(groups, props)
@@ -289,7 +290,8 @@ def _drop_foreign_strokes(boxes, groups, props, h_med):
     boxes, groups = boxes[keep], [g for g, k in zip(groups, keep) if k]
     lines = group_lines(boxes, h_med)
     rel = rel[keep]
-    lone = [line[0] for line in lines if len(line) == 1 and rel[line[0]] > 1.7]
+    flat = (boxes[:, 2] - boxes[:, 0]) < 0.5 * h_med  # no capital or digit is half its line's height
+    lone = [line[0] for line in lines if len(line) == 1 and (rel[line[0]] > 1.7 or flat[line[0]])]
     if not lone:
         return boxes, groups, lines
     keep = np.ones(len(boxes), bool)
