@@ -8,7 +8,10 @@ is done, runs it and reports. A thread alone runs all units in order, so nothing
 runtime gives the loop one thread. The numbers are those of engine._train_epoch (same operations, GEMMs
 over column blocks).
 """
+import ctypes
+
 import numpy as np
+from llvmlite import ir
 from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
@@ -57,6 +60,29 @@ def _atomic_load(typingctx, arr, idx):
         ptr = _int64_cell(context, builder, signature.args[0], args[0], args[1])
         return builder.load_atomic(ptr, "acquire", 8)
     return sig, codegen
+
+
+@intrinsic
+def _call_void(typingctx, addr):
+    """Call the C function `void f(void)` at address addr (an int64), e.g. sched_yield."""
+    sig = types.void(types.int64)
+
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(ir.IntType(32), [])
+        builder.call(builder.inttoptr(args[0], fnty.as_pointer()), [])
+        return context.get_dummy_value()
+    return sig, codegen
+
+
+def _sched_yield_address():
+    try:
+        return ctypes.cast(ctypes.CDLL(None).sched_yield, ctypes.c_void_p).value or 0
+    except (AttributeError, OSError):
+        return 0
+
+
+SCHED_YIELD = _sched_yield_address()
+SPINS_BEFORE_YIELD = 2000  # a partner thread that is not running (a busy VM, a shared core) gets the CPU
 
 
 @njit(**_NJIT)
@@ -176,8 +202,8 @@ def _run_unit(k, ph, h, params, grads, sizes, acts, loss, X, Y, order, batch, op
 
 
 @njit(**njit_options(parallel=True))
-def _work_in_pairs(total, steps, params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1, s2, hyper,
-                   step, fn, targets_are_inputs, w_off, b_off, a_off, abuf, dbuf1, dbuf2, ybuf, half_loss,
+def _work_in_pairs(yield_fn, total, steps, params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1, s2,
+                   hyper, step, fn, targets_are_inputs, w_off, b_off, a_off, abuf, dbuf1, dbuf2, ybuf, half_loss,
                    half_correct, status, counters):
     """Two threads take tickets 0..total-1 (two per step) until none is left."""
     for _ in prange(2):
@@ -186,8 +212,12 @@ def _work_in_pairs(total, steps, params, grads, sizes, acts, loss, X, Y, order, 
             if t >= total:
                 break
             g = t // 2
+            spins = 0
             while _atomic_load(counters, 1) < 2 * g:
-                pass
+                spins += 1
+                if spins >= SPINS_BEFORE_YIELD and yield_fn != 0:
+                    _call_void(yield_fn)
+                    spins = 0
             k = g // steps
             _run_unit(k, g - k * steps, t - 2 * g, params, grads, sizes, acts, loss, X, Y, order, batch, opt,
                       lr, s1, s2, hyper, step, fn, targets_are_inputs, w_off, b_off, a_off, abuf, dbuf1, dbuf2,
@@ -195,10 +225,17 @@ def _work_in_pairs(total, steps, params, grads, sizes, acts, loss, X, Y, order, 
             _atomic_add(counters, 1, 1)
 
 
-@njit(**_NJIT)
 def _train_epoch_split(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1, s2, hyper, step, fn,
                        targets_are_inputs):
     """engine._train_epoch on two threads (see the module docstring); same arguments and results."""
+    # sched_yield's address is an argument: a constant would be frozen into numba's on-disk cache
+    return _split_epoch(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1, s2, hyper, step, fn,
+                        targets_are_inputs, SCHED_YIELD)
+
+
+@njit(**_NJIT)
+def _split_epoch(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1, s2, hyper, step, fn,
+                 targets_are_inputs, yield_fn):
     w_off, b_off, a_off, abuf, dbuf1, dbuf2 = _workspace(params, sizes, batch)
     ybuf = np.empty(batch * sizes[-1], params.dtype)
     n_batches = (order.shape[0] + batch - 1) // batch
@@ -207,8 +244,8 @@ def _train_epoch_split(params, grads, sizes, acts, loss, X, Y, order, batch, opt
     half_correct = np.zeros(2, np.int64)
     status = np.array([0.0, 0.0, -1.0])  # loss, correct, first non-finite batch
     tickets = (n_batches * steps + 1) * 2  # + a tail step: the last batch's first-layer update
-    _work_in_pairs(tickets, steps, params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1, s2,
-                   hyper, step, fn, targets_are_inputs, w_off, b_off, a_off, abuf, dbuf1, dbuf2, ybuf,
+    _work_in_pairs(yield_fn, tickets, steps, params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1,
+                   s2, hyper, step, fn, targets_are_inputs, w_off, b_off, a_off, abuf, dbuf1, dbuf2, ybuf,
                    half_loss, half_correct, status, np.zeros(2, np.int64))
     bad = int(status[2])
     return status[0], int(status[1]), step + (n_batches if bad < 0 else bad), bad
