@@ -284,3 +284,19 @@ def test_wordlist_splits_words_written_without_a_visible_space(tmp_path):
     # a confident off-list word with no listed pieces stays whole
     p = _probs(*[{c: 0.99} for c in "QXZVKW"])
     assert decode.decode_page(p, [list(range(6))], [[False] * 6], wordlist=wl) == ["QXZVKW"]
+
+
+def test_faint_writing_beside_dark_rotation_wedges_is_found():
+    # pencil-grey strokes on grey paper, rotated inside the frame with BLACK fill: the wedges are far
+    # darker than the writing and must not set the ink level
+    from PIL import ImageDraw
+    im = Image.new("L", (1400, 900), 175)
+    d = ImageDraw.Draw(im)
+    for li, n in enumerate([6, 9, 4]):
+        for k in range(n):
+            x, y = 100 + k * 90 + (k // 3) * 60, 120 + li * 170
+            d.line([x, y, x + 25, y + 80, x + 50, y], fill=120, width=5)
+    page = np.asarray(im.rotate(1, fillcolor=0, expand=False))  # thin wedges: no desk found
+    found = segment.find_letters(page)
+    assert len(found.boxes) == 19
+    assert [len(line) for line in found.lines] == [6, 9, 4]

@@ -125,13 +125,32 @@ def flatten(grey, paper):
     return np.where(paper, norm, 1.0).astype(np.float32)
 
 
+def _stroke_darkness(d, paper, floor):
+    """Darkness of the marks above floor that are thin enough to be strokes: solid dark regions (a desk
+    wedge left in the frame by rotation, a shadow, a dark object) would otherwise set the ink level and
+    hide the writing. Solid = survives an opening 2 % of the frame wide (strokes are far thinner)."""
+    dark = (d > floor) & paper
+    f = max(1, max(d.shape) // 500)
+    small = _block_mean(dark.astype(np.float32), f) > 0.5
+    solid = ndi.binary_opening(small, structure=morphology.disk(5))
+    lab, _ = ndi.label(small)  # and whatever runs into the frame's edge (a thin wedge, a desk corner)
+    edge = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
+    solid |= np.isin(lab, edge[edge > 0])
+    if not solid.any():
+        return d[dark]
+    solid = ndi.binary_dilation(solid, iterations=2)  # and their anti-aliased rims
+    solid = _resize(solid.astype(np.float32), d.shape) > 0.5
+    strokes = d[dark & ~solid]
+    return strokes if strokes.size > 50 else d[dark]
+
+
 def ink_mask(norm, paper):
     """Hysteresis threshold of ink darkness: strong ink seeds, weaker connected strokes kept."""
     d = 1.0 - norm
     vals = d[paper]
     med = np.median(vals)
     noise = 1.4826 * np.median(np.abs(vals - med)) + 1e-4
-    strong = vals[vals > med + 3 * noise]
+    strong = _stroke_darkness(d, paper, med + 3 * noise)
     if strong.size > 50:
         # Otsu between faint marks and ink, capped below the ink's own level (uniform ink has no spread)
         hi = min(threshold_otsu(strong), 0.6 * np.percentile(strong, 90))
