@@ -163,42 +163,40 @@ def decode_page(probs, lines, spaces, context=True, wordlist=None):
         seq_type = int((free[[line.index(k) for k in lone]] >= N_LETTERS).mean() > 0.5) \
             if len(lone) >= 3 and 2 * len(lone) >= len(words) else None
 
-        def read(w):
-            if wordlist is None:
-                return decode_word(logp[w], line_type)
-            if len(w) == 1:
-                return decode_lone(logp[w], seq_type)
-            return wordlist.decode(logp[w])[0]
-        labels = [read(w) for w in words]
-        if wordlist is not None:
-            words, labels = _join_split_words(words, labels, logp, wordlist)
-            words, labels = _split_run_on_words(words, labels, logp, wordlist)
+        if wordlist is None:
+            labels = [decode_word(logp[w], line_type) for w in words]
+        else:
+            # (labels, score) per token; a lone character's score is never compared, so it is None
+            readings = [(decode_lone(logp[w], seq_type), None) if len(w) == 1 else wordlist.decode(logp[w])
+                        for w in words]
+            words, readings = _join_split_words(words, readings, logp, wordlist)
+            words, labels = _split_run_on_words(words, readings, logp, wordlist)
         out.append(" ".join("".join(CLASSES36[k] for k in lab) for lab in labels))
     return out
 
 
-def _join_split_words(words, labels, logp, wordlist):
+def _join_split_words(words, readings, logp, wordlist):
     """A space read inside a word splits it in two: join two neighbours when one token explains their
     ink better than two tokens do, by more than the evidence of the gap (SPACE_EVIDENCE)."""
     k = 0
     while k < len(words) - 1:
         a, b = words[k], words[k + 1]
         if len(a) > 1 and len(b) > 1:
-            joined, s_joined = wordlist.decode(logp[a + b])
-            if s_joined > wordlist.decode(logp[a])[1] + wordlist.decode(logp[b])[1] + SPACE_EVIDENCE:
-                words[k:k + 2], labels[k:k + 2] = [a + b], [joined]
+            joined = wordlist.decode(logp[a + b])
+            if joined[1] > readings[k][1] + readings[k + 1][1] + SPACE_EVIDENCE:
+                words[k:k + 2], readings[k:k + 2] = [a + b], [joined]
                 continue
         k += 1
-    return words, labels
+    return words, readings
 
 
-def _split_run_on_words(words, labels, logp, wordlist):
+def _split_run_on_words(words, readings, logp, wordlist):
     """Words written too close together read as one long off-list token ("PAGECAMERA"): split it where
     a sequence of listed words explains the ink better (dynamic programming over split points, each
-    split paying MISSED_SPACE). Single letters may only be the words A and I."""
+    split paying MISSED_SPACE). Single letters may only be the words A and I. Returns (words, labels)."""
     out_w, out_l = [], []
     lone = _lone_prior()
-    for w, lab in zip(words, labels):
+    for w, (lab, whole) in zip(words, readings):
         n = len(w)
         if n < 5 or wordlist.listed(lab) or (lab >= N_LETTERS).all():
             out_w.append(w)
@@ -217,7 +215,6 @@ def _split_run_on_words(words, labels, logp, wordlist):
                 s += best[i] + (MISSED_SPACE if i > 0 else 0.0)
                 if s > best[j]:
                     best[j], back[j], reading[j] = s, i, lab_ij
-        whole = wordlist.decode(lp)[1]
         if best[n] <= whole:
             out_w.append(w)
             out_l.append(lab)
