@@ -20,6 +20,7 @@ from .blas import _gemm
 from .config import njit_options
 from .engine import _gather_rows, _update_range, _workspace
 from .kernels import (
+    ACTIVATIONS,
     _activate_inplace,
     _count_correct,
     _loss_and_delta,
@@ -28,7 +29,7 @@ from .kernels import (
 )
 
 _NJIT = njit_options()
-SOFTMAX = 4
+SOFTMAX = ACTIVATIONS["softmax"]
 
 
 def _int64_cell(context, builder, aryty, ary, idx):

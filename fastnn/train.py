@@ -91,10 +91,10 @@ def fit(model, X, Y, optimiser, epochs, batch_size, rng, valid=None, callbacks=(
     opt_code = engine.OPTIMISERS[optimiser.name]
     history = {k: [] for k in ("train_loss", "train_acc", "valid_loss", "valid_acc", "seconds")}
     n = len(X)
+    kernel, limit = epoch_kernel(batch_size, threads)
     for epoch in range(epochs):
         t0 = time.perf_counter()
         order = rng.permutation(n).astype(np.int64)
-        kernel, limit = epoch_kernel(batch_size, threads)
         with _blas_limit(limit):  # the split kernel's two threads each call BLAS on one thread
             total, correct, optimiser.steps, bad = kernel(
                 model.flat, model.grad_flat, model.sizes, model.acts, model.loss_code, X, Y, order,
