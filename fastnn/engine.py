@@ -102,7 +102,7 @@ def _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off, b_off,
         return total, 0
     if loss == 1:
         _mul_activation_grad_inplace(delta, A_last, acts[L - 1])
-    correct = _count_correct(A_last, Yb)
+    correct = _count_correct(A_last, Yb) if loss == 0 else 0  # accuracy is reported for cross-entropy only
     cur, nxt = dbuf1, dbuf2
     for layer in range(L - 1, -1, -1):
         a, c = sizes[layer], sizes[layer + 1]

@@ -169,7 +169,7 @@ def _run_unit(k, ph, h, params, grads, sizes, acts, loss, X, Y, order, batch, op
         half_loss[h] = _loss_and_delta(rows, Yr, loss, delta)
         if loss == 1:
             _mul_activation_grad_inplace(delta, rows, acts[L - 1])
-        half_correct[h] = _count_correct(rows, Yr)
+        half_correct[h] = _count_correct(rows, Yr) if loss == 0 else 0  # reported for cross-entropy only
         return
     batch_loss = half_loss[0] + half_loss[1]
     j = ph - (L + 2)

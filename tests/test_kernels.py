@@ -101,6 +101,40 @@ def test_fast_exp_matches_numpy():
     assert _exp(-1e6) < 1e-300 and np.isfinite(_exp(1e6)) and np.isnan(_exp(np.nan))
 
 
+def test_fast_exp32_matches_float64_exp():
+    from numba import njit
+
+    from fastnn.kernels import _exp32
+
+    @njit
+    def exp_all(x):
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            out[i] = _exp32(x[i])
+        return out
+    x = np.concatenate([np.linspace(-87, 88, 100001),
+                        np.random.default_rng(0).standard_normal(10000) * 5]).astype(np.float32)
+    got = exp_all(x)
+    assert got.dtype == np.float32
+    want = np.exp(x.astype(np.float64))
+    assert np.max(np.abs(got - want) / want) < 2 * np.finfo(np.float32).eps
+    edge = exp_all(np.array([-1e6, 1e6, np.nan], np.float32))
+    assert edge[0] == 0 and np.isfinite(edge[1]) and np.isnan(edge[2])
+
+
+def test_float32_sigmoid_and_softmax_match_float64(rng):
+    Z = (rng.standard_normal((9, 300)) * 20).astype(np.float32)
+    for name in ("sigmoid", "softmax"):
+        got = kernels.activate(Z, name)
+        assert got.dtype == np.float32
+        Z64 = Z.astype(np.float64)
+        want = ref.softmax(Z64) if name == "softmax" else 1 / (1 + np.exp(-Z64))
+        arg = Z64 - Z64.max(1, keepdims=True) if name == "softmax" else Z64
+        # float32 rounds exp's argument: relative error grows with |argument| (a few ulp per unit)
+        bound = 4 * np.finfo(np.float32).eps * (1 + np.abs(arg)) * want
+        assert np.all(np.abs(got - want) <= bound + 1.2e-38)  # + float32's smallest normal: flushed to 0
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_all_finite_matches_isfinite(rng, dtype):
     from fastnn.kernels import _all_finite
