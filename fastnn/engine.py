@@ -6,7 +6,7 @@ update is a single loop and no Python runs between mini-batches.
 import numpy as np
 from numba import njit
 
-from .blas import _gemm
+from .blas import _gemm_tiled
 from .config import njit_options
 from .kernels import (
     _bias_activate_inplace,
@@ -43,7 +43,7 @@ def _forward_batch(params, sizes, acts, abuf, a_off, w_off, b_off, bs, fn):
         b = params[b_off[layer]:b_off[layer] + c]
         A_in = abuf[a_off[layer]:a_off[layer] + bs * a].reshape((bs, a))
         A_out = abuf[a_off[layer + 1]:a_off[layer + 1] + bs * c].reshape((bs, c))
-        _gemm(fn, A_in, W, A_out, 1.0, 0.0, False, False)
+        _gemm_tiled(fn, A_in, W, A_out, 1.0, 0.0, False, False)
         _bias_activate_inplace(A_out, b, acts[layer])
 
 
@@ -113,10 +113,10 @@ def _backward_batch(params, grads, sizes, acts, loss, abuf, a_off, w_off, b_off,
         d = cur[:bs * c].reshape((bs, c))
         if layer > 0:  # the input gradient first: it needs this layer's weights before the update
             gX = nxt[:bs * a].reshape((bs, a))
-            _gemm(fn, d, W, gX, 1.0, 0.0, False, True)
+            _gemm_tiled(fn, d, W, gX, 1.0, 0.0, False, True)
             _mul_activation_grad_inplace(gX, A_in, acts[layer - 1])
         _column_sums(d, gb)
-        _gemm(fn, A_in, d, gW, 1.0, 0.0, True, False)
+        _gemm_tiled(fn, A_in, d, gW, 1.0, 0.0, True, False)
         if update:
             _update_range(params, grads, opt, lr, s1, s2, hyper, step, w_off[layer], b_off[layer] + c)
         cur, nxt = nxt, cur

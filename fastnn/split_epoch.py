@@ -16,7 +16,7 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .blas import _gemm
+from .blas import _gemm_tiled
 from .config import njit_options
 from .engine import _gather_rows, _update_range, _workspace
 from .kernels import (
@@ -153,7 +153,7 @@ def _run_unit(k, ph, h, params, grads, sizes, acts, loss, X, Y, order, batch, op
             b = params[b_off[layer]:b_off[layer] + c]
             A_in = abuf[a_off[layer]:a_off[layer] + bs * a].reshape((bs, a))
             A_out = abuf[a_off[layer + 1]:a_off[layer + 1] + bs * c].reshape((bs, c))
-            _gemm(fn, A_in, W[:, c0:c1], A_out[:, c0:c1], 1.0, 0.0, False, False)
+            _gemm_tiled(fn, A_in, W[:, c0:c1], A_out[:, c0:c1], 1.0, 0.0, False, False)
             act = acts[layer]
             # softmax needs whole rows: it runs in the loss step, which owns rows
             _bias_activate_cols(A_out, b, 0 if act == SOFTMAX else act, c0, c1)
@@ -192,13 +192,13 @@ def _run_unit(k, ph, h, params, grads, sizes, acts, loss, X, Y, order, batch, op
     if c1 > c0:
         gW = grads[w_off[layer]:w_off[layer] + a * c].reshape((a, c))
         _column_sums_cols(d, grads[b_off[layer]:b_off[layer] + c], c0, c1)
-        _gemm(fn, A_in, d[:, c0:c1], gW[:, c0:c1], 1.0, 0.0, True, False)
+        _gemm_tiled(fn, A_in, d[:, c0:c1], gW[:, c0:c1], 1.0, 0.0, True, False)
     if layer > 0:
         W = params[w_off[layer]:w_off[layer] + a * c].reshape((a, c))
         gX = (dbuf2 if j % 2 == 0 else dbuf1)[:bs * a].reshape((bs, a))
         q0, q1 = h * a // 2, (h + 1) * a // 2
         if q1 > q0:
-            _gemm(fn, d, W[q0:q1, :], gX[:, q0:q1], 1.0, 0.0, False, True)
+            _gemm_tiled(fn, d, W[q0:q1, :], gX[:, q0:q1], 1.0, 0.0, False, True)
             _mul_activation_grad_cols(gX, A_in, acts[layer - 1], q0, q1)
 
 

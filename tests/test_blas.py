@@ -24,6 +24,24 @@ def test_gemm_matches_numpy(rng, dtype, trans_a, trans_b, native):
     np.testing.assert_allclose(C, want, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
 
 
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("m,n,k", [(36, 100, 1024), (32, 64, 1024), (36, 1024, 32), (3, 5, 7), (300, 40, 1024)])
+def test_tiled_gemm_matches_float64_product(rng, trans_a, trans_b, m, n, k):
+    """Column blocks (products over SMALL_GEMM), the whole-call path (small, or too many rows), on views."""
+    A = rng.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32)
+    Bfull = rng.standard_normal((n + 3, k) if trans_b else (k, n + 3)).astype(np.float32)
+    B = Bfull[1:n + 1] if trans_b else Bfull[:, 1:n + 1]
+    out = np.full((m, n + 2), 7.0, np.float32)
+    C = out[:, 1:n + 1]
+    C0 = rng.standard_normal((m, n)).astype(np.float32)
+    C[:] = C0
+    opA = (A.T if trans_a else A).astype(np.float64)
+    opB = (B.T if trans_b else B).astype(np.float64)
+    blas._gemm_tiled(blas.SGEMM, A, B, C, 0.5, -2.0, trans_a, trans_b)
+    np.testing.assert_allclose(C, 0.5 * opA @ opB - 2.0 * C0, rtol=1e-4, atol=1e-3)
+    assert (out[:, 0] == 7).all() and (out[:, -1] == 7).all()
+
+
 def test_gemm_on_strided_views_leaves_the_rest(rng):
     W = rng.standard_normal((10, 8)).astype(np.float32)
     X = rng.standard_normal((3, 10)).astype(np.float32)
