@@ -300,3 +300,28 @@ def test_faint_writing_beside_dark_rotation_wedges_is_found():
     found = segment.find_letters(page)
     assert len(found.boxes) == 19
     assert [len(line) for line in found.lines] == [6, 9, 4]
+
+
+def test_faint_writing_beside_a_dark_pen_on_the_page_is_found():
+    # pale strokes plus a long near-black bar (a pen lying on the sheet) with more dark pixels than all the
+    # writing: the bar must not set the ink level (it is then dropped as a long object)
+    from PIL import ImageDraw
+    im = Image.new("L", (1400, 900), 200)
+    d = ImageDraw.Draw(im)
+    for li, n in enumerate([6, 9, 4]):
+        for k in range(n):
+            x, y = 100 + k * 90 + (k // 3) * 60, 120 + li * 170
+            d.line([x, y, x + 25, y + 80, x + 50, y], fill=150, width=5)
+    d.line([300, 720, 1300, 640], fill=20, width=14)  # thinner than the "solid" test, so only its size can tell
+    found = segment.find_letters(np.asarray(im))
+    assert len(found.boxes) == 19
+    assert [len(line) for line in found.lines] == [6, 9, 4]
+
+
+def test_text_score_ignores_readings_of_texture():
+    # three lines, one a lone mark: 5 characters count; the same boxes a few pixels high are texture
+    lines = [[0, 1, 2], [3, 4], [5]]
+    page = segment.Page(None, None, np.zeros((6, 4), int), None, [], lines, [], {"char_height": 40.0})
+    assert segment._text_score(page) == 5
+    page.info["char_height"] = 5.0
+    assert segment._text_score(page) == 0

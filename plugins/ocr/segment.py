@@ -12,6 +12,7 @@ from skimage import measure, morphology
 from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 
 WORK_SIDE = 2000  # longer side of the working image (px)
+MIN_CHAR_PX = 10  # at WORK_SIDE: smaller "characters" are texture, and could not be read anyway
 MAX_PIXELS = 120_000_000
 
 
@@ -136,12 +137,23 @@ def _stroke_darkness(d, paper, floor):
     lab, _ = ndi.label(small)  # and whatever runs into the frame's edge (a thin wedge, a desk corner)
     edge = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
     solid |= np.isin(lab, edge[edge > 0])
+    solid |= _long_thin(lab, max(small.shape))
     if not solid.any():
         return d[dark]
     solid = ndi.binary_dilation(solid, iterations=2)  # and their anti-aliased rims
     solid = _resize(solid.astype(np.float32), d.shape) > 0.5
     strokes = d[dark & ~solid]
     return strokes if strokes.size > 50 else d[dark]
+
+
+def _long_thin(lab, side):
+    """Marks a tenth of the frame long and six times longer than wide: a pen or a rule, not a character."""
+    out = np.zeros(lab.shape, bool)
+    for p in measure.regionprops(lab):
+        length = p.axis_major_length
+        if p.area >= 20 and length >= 0.1 * side and length >= 6 * max(p.axis_minor_length, 1):
+            out[lab == p.label] = True
+    return out
 
 
 def ink_mask(norm, paper):
@@ -429,6 +441,10 @@ def find_letters(image, work_side=WORK_SIDE):
 
 
 def _text_score(page):
+    """Characters in lines of two or more; none when the marks are too small to be writing (a reading of
+    paper texture or rule fragments, whose median 'character' is a few pixels high)."""
+    if page.info.get("char_height", 0) < MIN_CHAR_PX:
+        return 0
     return sum(len(line) for line in page.lines if len(line) >= 2)
 
 
