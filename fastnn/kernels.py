@@ -18,23 +18,16 @@ _NJIT = njit_options()
 
 # --------------------------------------------------------------------------- private kernels
 @intrinsic
-def _bits_to_float64(typingctx, bits):
-    """Reinterpret an int64's bits as a float64 (LLVM bitcast; vectorises)."""
-    sig = types.float64(types.int64)
+def _bits_to_float(typingctx, bits):
+    """Reinterpret an integer's bits as the float of its width, int64 -> float64 and int32 -> float32
+    (LLVM bitcast; vectorises)."""
+    target = {types.int64: types.float64, types.int32: types.float32}.get(bits)
+    if target is None:
+        return None
 
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(types.float64))
-    return sig, codegen
-
-
-@intrinsic
-def _bits_to_float32(typingctx, bits):
-    """Reinterpret an int32's bits as a float32 (LLVM bitcast; vectorises)."""
-    sig = types.float32(types.int32)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(types.float32))
-    return sig, codegen
+        return builder.bitcast(args[0], context.get_value_type(signature.return_type))
+    return target(bits), codegen
 
 
 _LOG2E = 1.4426950408889634
@@ -64,7 +57,7 @@ def _exp(x):
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    y = p * _bits_to_float64((np.int64(n) + 1023) << 52)
+    y = p * _bits_to_float((np.int64(n) + 1023) << 52)
     return y if x == x else x  # NaN propagates
 
 
@@ -82,7 +75,7 @@ def _exp32(x):
     n = np.floor(xc * _F32(_LOG2E) + _F32(0.5))
     r = (xc - n * _F32(0.693359375)) + n * _F32(2.12194440e-4)
     p = ((((c5 * r + c4) * r + c3) * r + c2) * r + c1) * r + c0
-    y = (p * (r * r) + r + _F32(1.0)) * _bits_to_float32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
+    y = (p * (r * r) + r + _F32(1.0)) * _bits_to_float(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
     y = y if x >= _F32(-87.33) else _F32(0.0)  # below float32's normal range: flush to 0
     return y if x == x else x
 

@@ -286,16 +286,22 @@ def test_wordlist_splits_words_written_without_a_visible_space(tmp_path):
     assert decode.decode_page(p, [list(range(6))], [[False] * 6], wordlist=wl) == ["QXZVKW"]
 
 
-def test_faint_writing_beside_dark_rotation_wedges_is_found():
-    # pencil-grey strokes on grey paper, rotated inside the frame with BLACK fill: the wedges are far
-    # darker than the writing and must not set the ink level
+def _v_page(paper, ink):
+    """A 1400x900 grey page with lines of 6, 9 and 4 'V' strokes 5 px wide (words of three)."""
     from PIL import ImageDraw
-    im = Image.new("L", (1400, 900), 175)
+    im = Image.new("L", (1400, 900), paper)
     d = ImageDraw.Draw(im)
     for li, n in enumerate([6, 9, 4]):
         for k in range(n):
             x, y = 100 + k * 90 + (k // 3) * 60, 120 + li * 170
-            d.line([x, y, x + 25, y + 80, x + 50, y], fill=120, width=5)
+            d.line([x, y, x + 25, y + 80, x + 50, y], fill=ink, width=5)
+    return im
+
+
+def test_faint_writing_beside_dark_rotation_wedges_is_found():
+    # pencil-grey strokes on grey paper, rotated inside the frame with BLACK fill: the wedges are far
+    # darker than the writing and must not set the ink level
+    im = _v_page(paper=175, ink=120)
     page = np.asarray(im.rotate(1, fillcolor=0, expand=False))  # thin wedges: no desk found
     found = segment.find_letters(page)
     assert len(found.boxes) == 19
@@ -303,16 +309,12 @@ def test_faint_writing_beside_dark_rotation_wedges_is_found():
 
 
 def test_faint_writing_beside_a_dark_pen_on_the_page_is_found():
-    # pale strokes plus a long near-black bar (a pen lying on the sheet) with more dark pixels than all the
-    # writing: the bar must not set the ink level (it is then dropped as a long object)
+    # pale strokes plus a long near-black bar (a pen lying on the sheet) with about as many dark pixels as
+    # all the writing: the bar must not set the ink level (it is then dropped as a long object)
     from PIL import ImageDraw
-    im = Image.new("L", (1400, 900), 200)
-    d = ImageDraw.Draw(im)
-    for li, n in enumerate([6, 9, 4]):
-        for k in range(n):
-            x, y = 100 + k * 90 + (k // 3) * 60, 120 + li * 170
-            d.line([x, y, x + 25, y + 80, x + 50, y], fill=150, width=5)
-    d.line([300, 720, 1300, 640], fill=20, width=14)  # thinner than the "solid" test, so only its size can tell
+    im = _v_page(paper=200, ink=150)
+    # thinner than the "solid" opening, so only its length and shape can tell it from writing
+    ImageDraw.Draw(im).line([300, 720, 1300, 640], fill=20, width=14)
     found = segment.find_letters(np.asarray(im))
     assert len(found.boxes) == 19
     assert [len(line) for line in found.lines] == [6, 9, 4]
