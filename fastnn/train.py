@@ -19,7 +19,8 @@ def blas_threads(batch_size, threads=None):
 def epoch_kernel(batch_size, threads=None):
     """(epoch kernel, BLAS thread limit). With two threads or more (threads=None: numba's count), batches
     below 128 run split_epoch's kernel: two threads share every layer, each calling BLAS on one thread
-    (measured here: autoencoder epoch 98 -> 64 ms). Larger batches let BLAS split each GEMM itself."""
+    (measured here: batch-32 epoch 47-49 -> 36-42 ms; the autoencoder's ~63 ms gains little). Larger
+    batches let BLAS split each GEMM itself."""
     import numba
     n = numba.get_num_threads() if threads is None else min(threads, numba.get_num_threads())
     if batch_size < SMALL_BATCH and n >= 2:

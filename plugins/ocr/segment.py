@@ -136,8 +136,7 @@ def _stroke_darkness(d, paper, floor):
     solid = ndi.binary_opening(small, structure=morphology.disk(5))
     lab, _ = ndi.label(small)  # and whatever runs into the frame's edge (a thin wedge, a desk corner)
     edge = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
-    solid |= np.isin(lab, edge[edge > 0])
-    solid |= _long_thin(lab, max(small.shape))
+    solid |= np.isin(lab, np.concatenate([edge[edge > 0], _long_thin_labels(lab, max(small.shape))]))
     if not solid.any():
         return d[dark]
     solid = ndi.binary_dilation(solid, iterations=2)  # and their anti-aliased rims
@@ -146,14 +145,12 @@ def _stroke_darkness(d, paper, floor):
     return strokes if strokes.size > 50 else d[dark]
 
 
-def _long_thin(lab, side):
-    """Marks a tenth of the frame long and six times longer than wide: a pen or a rule, not a character."""
-    out = np.zeros(lab.shape, bool)
-    for p in measure.regionprops(lab):
-        length = p.axis_major_length
-        if p.area >= 20 and length >= 0.1 * side and length >= 6 * max(p.axis_minor_length, 1):
-            out[lab == p.label] = True
-    return out
+def _long_thin_labels(lab, side):
+    """Labels of marks a tenth of the frame long and six times longer than wide: a pen or a rule, not a
+    character."""
+    return np.array([p.label for p in measure.regionprops(lab)
+                     if p.area >= 20 and p.axis_major_length >= 0.1 * side
+                     and p.axis_major_length >= 6 * max(p.axis_minor_length, 1)], dtype=lab.dtype)
 
 
 def ink_mask(norm, paper):
@@ -495,8 +492,8 @@ def _segment(grey, paper, surround, scale):
     h_med = float(np.median(hs))
     keep = np.maximum(hs, ws) >= 0.35 * h_med  # periods, commas and specks are small for their line
     boxes, groups = boxes[keep], [g for g, k in zip(groups, keep) if k]
+    # marks with a stroke width foreign to the page, and flat or thick lone marks, are not writing
     boxes, groups, lines = _drop_foreign_strokes(boxes, groups, props, h_med)
-    # a line of only tiny or lone marks far from any text is noise, not writing
     spaces = find_all_spaces(boxes, lines, h_med)
     bw = np.ones_like(norm)
     bw[np.isin(lab, [c for g in groups for c in g])] = 0.0
