@@ -109,10 +109,12 @@ def cmd_data(argv):
     mk.add_argument("--seed", type=int, default=0)
     mk.add_argument("--rephotograph", action="store_true",
                     help="also re-photograph the sample pages (rotation, perspective, dark desk)")
+    mk.add_argument("--touching", action="store_true",
+                    help="cramped writing: neighbouring letters of a word often touch")
     a = p.parse_args(argv)
     from fastnn_plugins.ocr.synth import make_pages_command
     try:
-        make_pages_command(resolve_root(a.data), a.out, a.n, a.seed, a.rephotograph)
+        make_pages_command(resolve_root(a.data), a.out, a.n, a.seed, a.rephotograph, a.touching)
     except DataError as exc:
         print(f"fastnn data: {exc}", file=sys.stderr)
         return 1

@@ -1,3 +1,4 @@
+import os
 import numpy as np
 import pytest
 
@@ -62,3 +63,13 @@ def test_cnn_learns_tiny_task(rng):
 def test_unknown_model_name():
     with pytest.raises(ValueError, match="unknown model"):
         classifier.get_classifier("x", "svm")
+
+
+def test_data_fingerprint_follows_contents_not_mtimes(tmp_path):
+    f = tmp_path / "set.npz"
+    f.write_bytes(b"abc" * 1000)
+    before = classifier._fingerprint([str(f)])
+    os.utime(f, (1, 1))  # a re-copied data folder: same bytes, new times
+    assert classifier._fingerprint([str(f)]) == before
+    f.write_bytes(b"abd" * 1000)
+    assert classifier._fingerprint([str(f)]) != before

@@ -23,10 +23,14 @@ MNIST_DIGITS = 12000  # MNIST adds digit writers; capped so digits do not swamp 
 
 
 def _fingerprint(paths):
+    """Hash of the glyph style and the data files' contents (~20 MB, milliseconds): a re-copied data
+    folder with new mtimes keeps its cached classifier; changed data retrains it."""
     h = hashlib.sha256(GLYPH_VERSION.encode())
-    for p in sorted(paths):
-        st = os.stat(p)
-        h.update(f"{os.path.basename(p)}:{st.st_size}:{int(st.st_mtime)}".encode())
+    for p in sorted(paths, key=os.path.basename):
+        h.update(os.path.basename(p).encode())
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
     return h.hexdigest()[:16]
 
 

@@ -44,7 +44,11 @@ def _char_image(bank, ch, rng, height):
     return np.clip(out, 0, 1)
 
 
-def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False):
+LETTER_GAP = (0.12, 0.35)  # gap between letters of a word, in character heights
+TOUCHING_GAP = (-0.08, 0.08)  # cramped writing: about half the neighbours touch or overlap
+
+
+def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter_gap=LETTER_GAP):
     """(RGB uint8 page image, list of text lines) with dark ink on paper, no surround yet; ruled=True
     draws notebook rules under the text lines."""
     H, W = size
@@ -72,7 +76,7 @@ def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False):
                 break
             ink[yy:yy + h, int(x):int(x) + w] = np.maximum(ink[yy:yy + h, int(x):int(x) + w], g)
             placed += ch
-            x += w + height * rng.uniform(0.12, 0.35)
+            x += w + height * rng.uniform(*letter_gap)
         if placed.strip():
             kept.append(placed.strip())
         y += height * (line_gap if ruled else rng.uniform(1.6, 2.3))
@@ -142,14 +146,16 @@ def _perspective_coeffs(W, H, jitter):
     return np.linalg.solve(np.array(A), np.array(b))
 
 
-def make_pages(root, n, seed=0, rephotograph_from=None):
-    """[(name, RGB array, ground-truth lines)]: n synthetic photos, plus re-photographed sample pages."""
+def make_pages(root, n, seed=0, rephotograph_from=None, touching=False):
+    """[(name, RGB array, ground-truth lines)]: n synthetic photos, plus re-photographed sample pages;
+    touching=True writes cramped words whose letters often touch."""
     rng = np.random.default_rng(seed)
     bank = _glyph_bank(root)
     out = []
     for i in range(n):
         kind = ["desk", "desk", "flat", "flat-rotated", "ruled-desk"][i % 5]
-        page, lines = compose_page(bank, rng, ruled=kind == "ruled-desk")
+        page, lines = compose_page(bank, rng, ruled=kind == "ruled-desk",
+                                   letter_gap=TOUCHING_GAP if touching else LETTER_GAP)
         if kind in ("desk", "ruled-desk"):
             img = photograph(page, rng)
         elif kind == "flat-rotated":
@@ -180,9 +186,9 @@ def write_pages(pages, out):
     return out
 
 
-def make_pages_command(root, out, n, seed, rephotograph):
+def make_pages_command(root, out, n, seed, rephotograph, touching=False):
     from fastnn.data.formats import load_pages
     samples = load_pages(root) if rephotograph else []
-    pages = make_pages(root, n, seed, [(p, t) for p, t in samples if t])
+    pages = make_pages(root, n, seed, [(p, t) for p, t in samples if t], touching)
     write_pages(pages, out)
     print(f"wrote {len(pages)} pages with ground_truth.json to {out}")
