@@ -174,10 +174,13 @@ class _ConstantBackend:
     held-out evaluation)."""
     name = "constant"
 
-    def predict_proba(self, glyphs):
+    def read(self, glyphs):
         p = np.zeros((len(glyphs), 36))
         p[:, 0] = 1.0
-        return p
+        return p, np.ones(len(glyphs))
+
+    def predict_proba(self, glyphs):
+        return self.read(glyphs)[0]
 
 
 def test_synthetic_desk_pages_segment(shared_data):

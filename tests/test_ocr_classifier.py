@@ -28,7 +28,7 @@ def test_classifier_is_trained_once_then_cached(tmp_path, monkeypatch, rng):
     monkeypatch.setattr(classifier, "training_glyphs", lambda root, cache_dir, progress: (splits, "tiny", "k1"))
     backend, info = classifier.get_classifier("unused", "mlp", cache_dir=str(tmp_path), epochs=3)
     assert info["model"] == "mlp" and info["train_samples"] == 360
-    assert set(info["held_out_test_acc"]) == {"synthetic", "all"}
+    assert set(info["held_out_test_acc"]) == {"synthetic", "all", "one_char_rejected"}
     probs = backend.predict_proba(splits["test"][0])
     assert probs.shape == (72, 36) and np.allclose(probs.sum(1), 1, atol=1e-5)
 
@@ -73,3 +73,17 @@ def test_data_fingerprint_follows_contents_not_mtimes(tmp_path):
     assert classifier._fingerprint([str(f)]) == before
     f.write_bytes(b"abd" * 1000)
     assert classifier._fingerprint([str(f)]) != before
+
+
+def test_touching_pair_puts_two_glyphs_side_by_side(rng):
+    a = np.ones((32, 32), np.float32)
+    a[4:28, 12:18] = 0.0  # a bar 24 high, 6 wide
+    b = np.ones((32, 32), np.float32)
+    b[8:24, 6:26] = 0.0  # a block 16 high, 20 wide: scaled to the bar's height
+    for _ in range(20):
+        m = glyph.touching_pair(a, b, rng, upsample=1)
+        h = 24
+        # widths: the bar 6, the block 20 * 24/16 = 30 (+-15 %); the gap -15..+5 % of the height
+        assert 6 + 30 * 0.85 - 0.15 * h - 2 <= m.shape[1] <= 6 + 30 * 1.15 + 0.05 * h + 2
+        assert h <= m.shape[0] <= 1.35 * h + 2
+        assert m[:, :3].any() and m[:, -3:].any()

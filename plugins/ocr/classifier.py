@@ -2,6 +2,8 @@
 
 Training data: NIST36 when present, else UNIPEN + Chars74K + photo crops (writer-disjoint splits)
 plus MNIST training digits, all rendered to the canonical glyph style. The sample pages are never used.
+A 37th class, REJECT, is two characters written so close that they touch: the segmentation repairs
+ask the classifier whether a box holds one character.
 """
 import hashlib
 import json
@@ -18,8 +20,11 @@ from fastnn.data.handwriting import load_36class
 
 from . import glyph
 
-GLYPH_VERSION = "skeleton-pen2.5-v1"
+GLYPH_VERSION = "skeleton-pen2.5-v1+pairs"
 MNIST_DIGITS = 12000  # MNIST adds digit writers; capped so digits do not swamp letters
+PAIR_FRACTION = 0.12  # touching pairs added to the train and test splits, as a fraction of their size
+REJECT = 36  # class index of "not one character"
+N_OUT = 37
 
 
 def _fingerprint(paths):
@@ -68,13 +73,21 @@ def training_glyphs(root, cache_dir=CACHE_DIR, progress=None, mnist_digits=MNIST
             data["train"].groups = np.concatenate([data["train"].groups, np.array(["mnist:0"] * len(sel))])
         except DataError:
             pass  # MNIST is optional
-    total = sum(len(d) for d in data.values())
+    pair_rng = np.random.default_rng(1)
+    n_pairs = {s: int(PAIR_FRACTION * len(d)) if s != "valid" else 0 for s, d in data.items()}
+    total = sum(len(d) + n_pairs[s] for s, d in data.items())
     bar = progress(total=total, desc="rendering training glyphs") if progress else None
     out = {}
     for split, ds in data.items():
         src = np.array([g.split(":")[0] for g in ds.groups]) if ds.groups is not None else \
             np.array([dataset] * len(ds))
-        out[split] = (glyph.render_dataset(ds.images, bar), ds.labels.astype(np.int64), src)
+        x, y = glyph.render_dataset(ds.images, bar), ds.labels.astype(np.int64)
+        if n_pairs[split]:  # pairs of one split's characters: writer-disjoint like the characters
+            pairs = _pair_glyphs(ds.images, n_pairs[split], pair_rng, bar)
+            x = np.concatenate([x, pairs])
+            y = np.concatenate([y, np.full(len(pairs), REJECT)])
+            src = np.concatenate([src, np.array(["touching_pairs"] * len(pairs))])
+        out[split] = (x, y, src)
     if bar:
         bar.close()
     with atomic_path(path, ".npz") as tmp:
@@ -82,7 +95,29 @@ def training_glyphs(root, cache_dir=CACHE_DIR, progress=None, mnist_digits=MNIST
     return out, dataset, key
 
 
+def _pair_glyphs(images, n, rng, progress=None):
+    out = np.empty((n, glyph.SIZE, glyph.SIZE), np.float32)
+    for i in range(n):
+        a, b = rng.integers(0, len(images), 2)
+        out[i] = glyph.render_mask(glyph.touching_pair(images[a], images[b], rng))
+        if progress is not None:
+            progress.update(1)
+    return out
+
+
 # --------------------------------------------------------------------------- backends
+class Reader:
+    """What OCR asks of a backend: read(glyphs) -> (probabilities of the 36 characters, P(one character))."""
+
+    def read(self, glyphs):
+        p = self._softmax(glyphs)
+        p36 = p[:, :REJECT]
+        one = p36.sum(1)
+        return p36 / np.maximum(one, 1e-12)[:, None], one
+
+    def predict_proba(self, glyphs):
+        """Probabilities of the 36 characters (given that the glyph is one)."""
+        return self.read(glyphs)[0]
 def torch_available():
     try:
         import torch  # noqa: F401
@@ -91,8 +126,8 @@ def torch_available():
         return False
 
 
-class MLPBackend:
-    """numba core: 1024-512-256-36 relu MLP trained with Adam on the canonical glyphs."""
+class MLPBackend(Reader):
+    """numba core: 1024-512-256-37 relu MLP trained with Adam on the canonical glyphs."""
     name = "mlp"
 
     def __init__(self, model=None):
@@ -104,7 +139,7 @@ class MLPBackend:
         from fastnn.train import fit
         x, y, _ = splits["train"]
         xv, yv, _ = splits["valid"]
-        self.model = mlp([1024, 512, 256, 36], hidden="relu", rng=rng)
+        self.model = mlp([1024, 512, 256, N_OUT], hidden="relu", rng=rng)
         bar = progress(total=epochs, desc="training mlp") if progress else None
         hist = {"valid_acc": []}
         opt = Adam(5e-4)
@@ -120,7 +155,7 @@ class MLPBackend:
             bar.close()
         return hist
 
-    def predict_proba(self, glyphs):
+    def _softmax(self, glyphs):
         return self.model.outputs(np.asarray(glyphs, np.float32).reshape(len(glyphs), -1))
 
     def save(self, path):
@@ -132,7 +167,7 @@ class MLPBackend:
         return cls(Sequential.load(path))
 
 
-class CNNBackend:
+class CNNBackend(Reader):
     """torch: a small VGG-style CNN with batch-norm, trained with random affine augmentation."""
     name = "cnn"
 
@@ -147,7 +182,7 @@ class CNNBackend:
             return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
         return nn.Sequential(*block(1, 32), nn.MaxPool2d(2), *block(32, 64), nn.MaxPool2d(2),
                              *block(64, 128), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.3),
-                             nn.Linear(128 * 16, 256), nn.ReLU(inplace=True), nn.Dropout(0.3), nn.Linear(256, 36))
+                             nn.Linear(128 * 16, 256), nn.ReLU(inplace=True), nn.Dropout(0.3), nn.Linear(256, N_OUT))
 
     def fit(self, splits, rng, epochs=8, progress=None, batch=128):
         import torch
@@ -187,13 +222,13 @@ class CNNBackend:
             bar.close()
         return hist
 
-    def predict_proba(self, glyphs):
+    def _softmax(self, glyphs):
         import torch
         self.net.eval()
         with torch.no_grad():
             x = torch.from_numpy(1.0 - np.asarray(glyphs, np.float32)[:, None])
             out = [torch.softmax(self.net(x[i:i + 1024]), 1) for i in range(0, len(x), 1024)]
-        return torch.cat(out).numpy() if out else np.zeros((0, 36), np.float32)
+        return torch.cat(out).numpy() if out else np.zeros((0, N_OUT), np.float32)
 
     def save(self, path):
         import torch
@@ -216,10 +251,16 @@ BACKENDS = {"mlp": (MLPBackend, "npz"), "cnn": (CNNBackend, "pt")}
 
 
 def per_source_accuracy(backend, split):
+    """Held-out accuracy per source set (the reading, argmax of the 36 characters); for the touching
+    pairs, the fraction rejected (P(one character) < 0.5); `one_char_rejected`: characters rejected."""
     x, y, src = split
-    pred = backend.predict_proba(x).argmax(1)
-    out = {s: float((pred[src == s] == y[src == s]).mean()) for s in np.unique(src)}
-    out["all"] = float((pred == y).mean())
+    p, one = backend.read(x)
+    pred, rejected = p.argmax(1), one < 0.5
+    out = {s: float(rejected[src == s].mean() if s == "touching_pairs" else (pred[src == s] == y[src == s]).mean())
+           for s in np.unique(src)}
+    chars = y != REJECT
+    out["all"] = float((pred[chars] == y[chars]).mean())
+    out["one_char_rejected"] = float(rejected[chars].mean())
     return out
 
 

@@ -78,3 +78,25 @@ def render_dataset(images, progress=None):
         if progress is not None:
             progress.update(1)
     return out
+
+
+def touching_pair(a, b, rng, upsample=4):
+    """Ink mask of two glyph images (ink dark, [0, 1]) written side by side so close that they touch or
+    overlap: what a box holding two characters looks like, for the classifier's 'not one character'
+    class. b is scaled to a's height (+-15 %); the gap is -15..+5 % of that height."""
+    ma = _trim(ndi.zoom(np.asarray(a, np.float32), upsample, order=1) < 0.5)
+    mb = _trim(ndi.zoom(np.asarray(b, np.float32), upsample, order=1) < 0.5)
+    if ma is None or mb is None:
+        return ma if mb is None else mb
+    h = ma.shape[0]
+    mb = _trim(ndi.zoom(mb.astype(np.float32), h * rng.uniform(0.85, 1.15) / mb.shape[0], order=1) > 0.5)
+    if mb is None:
+        return ma
+    gap = int(round(h * rng.uniform(-0.15, 0.05)))
+    dy = int(round(h * rng.uniform(-0.1, 0.1)))
+    x_b = max(ma.shape[1] + gap, 1)
+    top = min(0, dy)
+    out = np.zeros((max(h, dy + mb.shape[0]) - top, max(ma.shape[1], x_b + mb.shape[1])), bool)
+    out[-top:-top + h, :ma.shape[1]] = ma
+    out[dy - top:dy - top + mb.shape[0], x_b:x_b + mb.shape[1]] |= mb
+    return out

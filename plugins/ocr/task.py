@@ -13,6 +13,7 @@ from fastnn.hookspecs import hookimpl
 from fastnn.tasks import Task, TaskError
 
 from . import decode, glyph
+from .repair import confidence, merge_split_characters, split_touching_characters
 from .classifier import get_classifier
 from .segment import PageError, find_letters, load_image
 
@@ -36,41 +37,18 @@ def crops(page):
     return out
 
 
-def merge_split_characters(page, backend, probs):
-    """Join two touching boxes of a line when the classifier finds one character in them more likely
-    than two (P(merged) > P(left) * P(right)): repairs strokes broken by a light pen or pencil."""
-    h = page.info.get("char_height", 1.0)
-    for li, line in enumerate(page.lines):
-        k = 0
-        while k < len(line) - 1:
-            a, b = line[k], line[k + 1]
-            ba, bb = page.boxes[a], page.boxes[b]
-            box = np.array([min(ba[0], bb[0]), min(ba[1], bb[1]), max(ba[2], bb[2]), max(ba[3], bb[3])])
-            if bb[1] - ba[3] > 0.1 * h or box[3] - box[1] > 1.3 * h:
-                k += 1
-                continue
-            ids = page.comp_ids[a] + page.comp_ids[b]
-            g = glyph.render_mask(np.isin(page.labels[box[0]:box[2], box[1]:box[3]], ids))
-            pm = backend.predict_proba(g[None])[0]
-            if pm.max() > probs[a].max() * probs[b].max():
-                page.boxes[a], page.comp_ids[a], probs[a] = box, ids, pm
-                del line[k + 1]
-                del page.spaces[li][k + 1]
-                page.comp_ids[b] = []
-            else:
-                k += 1
-    return probs
-
-
 def read_page(image, backend, context=True, wordlist=None):
     """Image array -> (Page, text lines, probabilities)."""
     page = find_letters(image)
     if len(page.boxes) == 0:
         return page, [], np.zeros((0, 36))
-    probs = backend.predict_proba(crops(page))
-    probs = merge_split_characters(page, backend, probs)
-    used = [k for line in page.lines for k in line]
-    page.info["merged_pieces"] = int(len(page.boxes) - len(used))
+    probs, one = backend.read(crops(page))
+    conf = confidence(probs, one)
+    merge_split_characters(page, backend, probs, conf)
+    n_boxes = len(page.boxes)
+    page.info["merged_pieces"] = int(n_boxes - sum(len(line) for line in page.lines))
+    probs = split_touching_characters(page, backend, probs, conf)
+    page.info["split_boxes"] = int(len(page.boxes) - n_boxes)
     return page, decode.decode_page(probs, page.lines, page.spaces, context, wordlist), probs
 
 

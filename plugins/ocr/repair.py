@@ -1,0 +1,145 @@
+"""Segmentation repairs decided by the classifier: join the pieces of a broken character, split
+characters that touch. Both compare the confidence of one reading with the product of two, on the same
+ink; a reading's confidence is P(one character) * P(its likeliest character) (backend.read)."""
+import numpy as np
+from skimage import measure
+
+from . import glyph
+
+SPLIT_MIN_WIDTH = 0.9  # boxes narrower than this many heights are taken as one character (M, W fit)
+SPLIT_MIN_PIECE = 0.15  # no piece narrower than this many heights (an I is about 0.1-0.2)
+SPLIT_MAX_PIECE = 1.6  # nor wider: no one character is
+SPLIT_CUTS = 3  # cut columns tried per height of box width: the thinnest columns of ink, spread apart
+SPLIT_MARGIN = 1.5  # each extra piece must multiply the reading's probability by this: one is the default
+
+
+def confidence(probs, one):
+    return probs.max(-1) * one
+
+
+def merge_split_characters(page, backend, probs, conf):
+    """Join two touching boxes of a line when the classifier finds one character in them more likely
+    than two (conf(merged) > conf(left) * conf(right)): repairs strokes broken by a light pen or pencil.
+    Updates probs and conf in place."""
+    h = page.info.get("char_height", 1.0)
+    for li, line in enumerate(page.lines):
+        k = 0
+        while k < len(line) - 1:
+            a, b = line[k], line[k + 1]
+            ba, bb = page.boxes[a], page.boxes[b]
+            box = np.array([min(ba[0], bb[0]), min(ba[1], bb[1]), max(ba[2], bb[2]), max(ba[3], bb[3])])
+            if bb[1] - ba[3] > 0.1 * h or box[3] - box[1] > 1.3 * h:
+                k += 1
+                continue
+            ids = page.comp_ids[a] + page.comp_ids[b]
+            g = glyph.render_mask(np.isin(page.labels[box[0]:box[2], box[1]:box[3]], ids))
+            pm, one = backend.read(g[None])
+            cm = confidence(pm[0], one[0])
+            if cm > conf[a] * conf[b]:
+                page.boxes[a], page.comp_ids[a], probs[a], conf[a] = box, ids, pm[0], cm
+                del line[k + 1]
+                del page.spaces[li][k + 1]
+                page.comp_ids[b] = []
+            else:
+                k += 1
+
+
+def cut_columns(ink, ref):
+    """Cut columns through a wide box's ink: the thinnest columns (smoothed vertical ink count), at
+    least 8 % of a height apart and SPLIT_MIN_PIECE heights from either side; SPLIT_CUTS per height."""
+    w = ink.shape[1]
+    lo = max(2, int(round(SPLIT_MIN_PIECE * ref)))
+    if w - lo <= lo:
+        return []
+    n = int(np.ceil(SPLIT_CUTS * w / ref))
+    proj = np.convolve(ink.sum(0).astype(float), np.ones(3) / 3, "same")
+    cols = np.arange(lo, w - lo)
+    chosen = []
+    for c in cols[np.argsort(proj[cols], kind="stable")]:
+        if all(abs(c - d) >= 0.08 * ref for d in chosen):
+            chosen.append(int(c))
+            if len(chosen) == n:
+                break
+    return sorted(chosen)
+
+
+def piece_ink(sub, ids, a, b):
+    """Mask of the ink of components `ids` in `sub` between columns a and b. A component lying (90 %)
+    inside goes in whole, one lying (90 %) outside stays out; crumbs under 8 % of the piece's ink left
+    by the cuts (the tip of a neighbour's stroke) are dropped."""
+    out = np.zeros(sub.shape, bool)
+    out[:, a:b] = np.isin(sub[:, a:b], ids)
+    for i in ids:
+        m = sub == i
+        n_in, n_all = m[:, a:b].sum(), m.sum()
+        if n_in >= 0.9 * n_all:
+            out |= m
+        elif n_in <= 0.1 * n_all:
+            out &= ~m
+    return _drop_crumbs(out)
+
+
+def _drop_crumbs(mask):
+    lab = measure.label(mask, connectivity=2)
+    if lab.max() <= 1:
+        return mask
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    return np.isin(lab, np.flatnonzero(sizes >= 0.08 * sizes.sum()))
+
+
+def _tight(mask, y1, x1):
+    ys, xs = np.nonzero(mask)
+    return np.array([y1 + ys.min(), x1 + xs.min(), y1 + ys.max() + 1, x1 + xs.max() + 1])
+
+
+def best_pieces(sub, ids, ref, conf_whole, backend):
+    """Segmentation by recognition of one wide box: over the cut columns, the sequence of pieces with
+    the highest product of classifier confidences, each piece past the first paying 1 / SPLIT_MARGIN.
+    Returns [(mask, probabilities)] for two or more pieces, or None when the whole box reads best."""
+    w = sub.shape[1]
+    bounds = [0] + cut_columns(np.isin(sub, ids), ref) + [w]
+    spans = [(i, j) for i in range(len(bounds)) for j in range(i + 1, len(bounds))
+             if (i, j) != (0, len(bounds) - 1) and bounds[j] - bounds[i] <= SPLIT_MAX_PIECE * ref]
+    masks = {s: piece_ink(sub, ids, bounds[s[0]], bounds[s[1]]) for s in spans}
+    spans = [s for s in spans if masks[s].any()]
+    if not spans:
+        return None
+    p, one = backend.read(np.stack([glyph.render_mask(masks[s]) for s in spans]))
+    probs, conf = dict(zip(spans, p)), dict(zip(spans, confidence(p, one)))
+    best = {0: (1.0, [])}  # boundary index -> (score, spans so far)
+    for j in range(1, len(bounds)):
+        options = [(best[i][0] * conf[(i, j)] / SPLIT_MARGIN, best[i][1] + [(i, j)])
+                   for i in range(j) if i in best and (i, j) in conf]
+        if options:
+            best[j] = max(options, key=lambda o: o[0])
+    end = len(bounds) - 1
+    if end not in best or best[end][0] * SPLIT_MARGIN <= conf_whole:
+        return None
+    return [(masks[s], probs[s]) for s in best[end][1]]
+
+
+def split_touching_characters(page, backend, probs, conf):
+    """Split each box wider than SPLIT_MIN_WIDTH heights into the pieces best_pieces reads as more
+    likely than one character (touching letters). Returns the probabilities, one row per box."""
+    h = page.info.get("char_height", 1.0)
+    boxes, probs = list(page.boxes), list(probs)
+    for li, line in enumerate(page.lines):
+        for k in range(len(line) - 1, -1, -1):  # backwards: insertions do not move what is left to do
+            b = line[k]
+            y1, x1, y2, x2 = boxes[b]
+            ref = max(y2 - y1, 0.7 * h)
+            if x2 - x1 < SPLIT_MIN_WIDTH * ref:
+                continue
+            pieces = best_pieces(page.labels[y1:y2, x1:x2], page.comp_ids[b], ref, conf[b], backend)
+            if pieces is None:
+                continue
+            boxes[b], probs[b] = _tight(pieces[0][0], y1, x1), pieces[0][1]
+            for n, (mask, p) in enumerate(pieces[1:], 1):
+                boxes.append(_tight(mask, y1, x1))
+                probs.append(p)
+                page.comp_ids.append(list(page.comp_ids[b]))
+                line.insert(k + n, len(boxes) - 1)
+                page.spaces[li].insert(k + n, False)
+    page.boxes = np.array(boxes).reshape(-1, 4)
+    return np.array(probs).reshape(len(boxes), -1)

@@ -1,0 +1,98 @@
+import numpy as np
+from skimage import measure
+
+from fastnn.data import CLASSES36
+from fastnn_plugins.ocr import repair, segment
+
+
+class AspectReader:
+    """A stand-in classifier: sure of one 'I' when the glyph's ink is narrow; a wide glyph is an 'M' at
+    best, and may well not be one character."""
+
+    def __init__(self, sure_of_everything=False):
+        self.sure_of_everything = sure_of_everything
+
+    def read(self, glyphs):
+        probs, one = np.full((len(glyphs), 36), 0.1 / 35), np.ones(len(glyphs))
+        for k, g in enumerate(glyphs):
+            ys, xs = np.nonzero(g < 0.5)
+            narrow = (np.ptp(xs) + 1) / (np.ptp(ys) + 1) < 0.6
+            probs[k, CLASSES36.index("I" if narrow else "M")] = 0.9
+            if not (narrow or self.sure_of_everything):
+                one[k] = 0.3
+        return probs, one
+
+
+def _bars(n, top=10, left=10, height=40, width=12, gap=6):
+    """n upright bars joined by thin bridges half-way up: letters written so close that they touch."""
+    mask = np.zeros((top + height + 10, left + n * (width + gap) + 10), bool)
+    for k in range(n):
+        x = left + k * (width + gap)
+        mask[top:top + height, x:x + width] = True
+        if k < n - 1:
+            mask[top + height // 2:top + height // 2 + 2, x + width:x + width + gap] = True
+    return mask
+
+
+def _page(mask):
+    lab = measure.label(mask, connectivity=2)
+    props = sorted(measure.regionprops(lab), key=lambda p: p.bbox[1])
+    boxes = np.array([p.bbox for p in props]).reshape(-1, 4)
+    n = len(props)
+    return segment.Page(None, None, boxes, lab, [[p.label] for p in props], [list(range(n))],
+                        [[False] * n], {"char_height": 40.0})
+
+
+def _read(page, reader):
+    probs, one = reader.read(np.stack([repair.glyph.render_mask(np.isin(
+        page.labels[y1:y2, x1:x2], ids)) for (y1, x1, y2, x2), ids in zip(page.boxes, page.comp_ids)]))
+    return repair.split_touching_characters(page, reader, probs, repair.confidence(probs, one))
+
+
+def test_three_touching_letters_are_split_at_their_bridges():
+    page = _page(_bars(3))
+    probs = _read(page, AspectReader())
+    assert page.lines == [[0, 1, 2]] and page.spaces == [[False, False, False]]
+    x1s = page.boxes[page.lines[0], 1]
+    x2s = page.boxes[page.lines[0], 3]
+    # each piece holds one bar, give or take the stub of a bridge
+    for k, bar_left in enumerate((10, 28, 46)):
+        assert abs(x1s[k] - bar_left) <= 6 and abs(x2s[k] - (bar_left + 12)) <= 6
+    assert (x2s[:-1] <= x1s[1:]).all()  # side by side, no overlap
+    assert probs.shape == (3, 36) and (probs.argmax(1) == CLASSES36.index("I")).all()
+
+
+def test_a_confident_wide_reading_is_not_split():
+    page = _page(_bars(3))
+    before = page.boxes.copy()
+    _read(page, AspectReader(sure_of_everything=True))
+    assert page.lines == [[0]] and (page.boxes == before).all()
+
+
+def test_narrow_boxes_and_other_lines_are_left_alone():
+    one, two = _bars(1), _bars(2, gap=14)
+    mask = np.zeros((one.shape[0] + two.shape[0], two.shape[1]), bool)
+    mask[:one.shape[0], :one.shape[1]] = one  # a lone bar above two touching ones
+    mask[one.shape[0]:] = two
+    page = _page(mask)
+    page.lines, page.spaces = [[0], [1]], [[False], [False]]
+    _read(page, AspectReader())
+    assert page.lines == [[0], [1, 2]] and page.spaces == [[False], [False, False]]
+    assert len(page.boxes) == 3
+
+
+def test_piece_ink_keeps_whole_components_on_their_side():
+    # component 1: a bar with a foot reaching past the cut; component 2: a bar right of the cut
+    sub = np.zeros((50, 40), int)
+    sub[5:45, 2:14] = 1
+    sub[40:45, 14:20] = 1
+    sub[5:45, 22:34] = 2
+    left = repair.piece_ink(sub, [1, 2], 0, 17)
+    right = repair.piece_ink(sub, [1, 2], 17, 40)
+    assert (left == (sub == 1)).all() and (right == (sub == 2)).all()
+    # one component cut through the middle: each side keeps its own columns, crumbs dropped
+    bar = np.zeros((50, 40), int)
+    bar[20:24, 0:40] = 3
+    bar[0:50, 30:32] = 3  # a tall stroke on the right: left of column 10 only the bar's stub remains
+    left = repair.piece_ink(bar, [3], 0, 10)
+    assert left.sum() == 4 * 10 and not left[:, 10:].any()
