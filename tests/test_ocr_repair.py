@@ -16,10 +16,10 @@ class AspectReader:
         probs, one = np.full((len(glyphs), 36), 0.1 / 35), np.ones(len(glyphs))
         for k, g in enumerate(glyphs):
             ys, xs = np.nonzero(g < 0.5)
-            narrow = (np.ptp(xs) + 1) / (np.ptp(ys) + 1) < 0.6
+            narrow = (np.ptp(xs) + 1) / (np.ptp(ys) + 1) < 0.75
             probs[k, CLASSES36.index("I" if narrow else "M")] = 0.9
             if not (narrow or self.sure_of_everything):
-                one[k] = 0.3
+                one[k] = 0.05
         return probs, one
 
 
@@ -46,7 +46,7 @@ def _page(mask):
 def _read(page, reader):
     probs, one = reader.read(np.stack([repair.glyph.render_mask(np.isin(
         page.labels[y1:y2, x1:x2], ids)) for (y1, x1, y2, x2), ids in zip(page.boxes, page.comp_ids)]))
-    return repair.split_touching_characters(page, reader, probs, repair.confidence(probs, one))
+    return repair.split_touching_characters(page, reader, probs, one)
 
 
 def test_three_touching_letters_are_split_at_their_bridges():
@@ -70,7 +70,7 @@ def test_a_confident_wide_reading_is_not_split():
 
 
 def test_narrow_boxes_and_other_lines_are_left_alone():
-    one, two = _bars(1), _bars(2, gap=14)
+    one, two = _bars(1), _bars(2, gap=20)
     mask = np.zeros((one.shape[0] + two.shape[0], two.shape[1]), bool)
     mask[:one.shape[0], :one.shape[1]] = one  # a lone bar above two touching ones
     mask[one.shape[0]:] = two
@@ -96,3 +96,20 @@ def test_piece_ink_keeps_whole_components_on_their_side():
     bar[0:50, 30:32] = 3  # a tall stroke on the right: left of column 10 only the bar's stub remains
     left = repair.piece_ink(bar, [3], 0, 10)
     assert left.sum() == 4 * 10 and not left[:, 10:].any()
+
+
+def test_merge_joins_a_broken_stroke_but_not_two_letters():
+    broken = np.zeros((60, 60), bool)
+    broken[10:50, 10:16] = True  # one bar drawn as two thin strokes a pixel apart
+    broken[10:50, 17:23] = True
+    page = _page(broken)
+    probs, one = AspectReader().read(np.stack([repair.glyph.render_mask(page.labels == i) for i in (1, 2)]))
+    repair.merge_split_characters(page, AspectReader(), probs, one)
+    assert page.lines == [[0]] and list(page.boxes[0]) == [10, 10, 50, 23]
+    two = np.zeros((60, 60), bool)
+    two[10:50, 8:26] = True  # two bars 3 px apart: together they read as a wide, doubtful glyph
+    two[10:50, 29:47] = True
+    page = _page(two)
+    probs, one = AspectReader().read(np.stack([repair.glyph.render_mask(page.labels == i) for i in (1, 2)]))
+    repair.merge_split_characters(page, AspectReader(), probs, one)
+    assert page.lines == [[0, 1]]

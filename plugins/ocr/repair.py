@@ -6,21 +6,24 @@ from skimage import measure
 
 from . import glyph
 
-SPLIT_MIN_WIDTH = 0.9  # boxes narrower than this many heights are taken as one character (M, W fit)
+SPLIT_MIN_WIDTH = 1.1  # narrower boxes are taken as one character (97 % of held-out characters are)
 SPLIT_MIN_PIECE = 0.15  # no piece narrower than this many heights (an I is about 0.1-0.2)
 SPLIT_MAX_PIECE = 1.6  # nor wider: no one character is
 SPLIT_CUTS = 3  # cut columns tried per height of box width: the thinnest columns of ink, spread apart
 SPLIT_MARGIN = 1.5  # each extra piece must multiply the reading's probability by this: one is the default
+SPLIT_ONLY_REJECTED = 0.1  # only boxes with P(one character) below this are split (held-out pairs: ~0.01)
+SPLIT_PIECE_CONF = 0.7  # and only into pieces each read with this confidence: a wide single letter
+# from an unfamiliar hand is also rejected, but its halves read as a sure letter and a doubtful one
 
 
 def confidence(probs, one):
     return probs.max(-1) * one
 
 
-def merge_split_characters(page, backend, probs, conf):
+def merge_split_characters(page, backend, probs, one):
     """Join two touching boxes of a line when the classifier finds one character in them more likely
     than two (conf(merged) > conf(left) * conf(right)): repairs strokes broken by a light pen or pencil.
-    Updates probs and conf in place."""
+    Updates probs and one (P(one character)) in place."""
     h = page.info.get("char_height", 1.0)
     for li, line in enumerate(page.lines):
         k = 0
@@ -33,10 +36,9 @@ def merge_split_characters(page, backend, probs, conf):
                 continue
             ids = page.comp_ids[a] + page.comp_ids[b]
             g = glyph.render_mask(np.isin(page.labels[box[0]:box[2], box[1]:box[3]], ids))
-            pm, one = backend.read(g[None])
-            cm = confidence(pm[0], one[0])
-            if cm > conf[a] * conf[b]:
-                page.boxes[a], page.comp_ids[a], probs[a], conf[a] = box, ids, pm[0], cm
+            pm, om = backend.read(g[None])
+            if confidence(pm[0], om[0]) > confidence(probs[a], one[a]) * confidence(probs[b], one[b]):
+                page.boxes[a], page.comp_ids[a], probs[a], one[a] = box, ids, pm[0], om[0]
                 del line[k + 1]
                 del page.spaces[li][k + 1]
                 page.comp_ids[b] = []
@@ -95,7 +97,8 @@ def _tight(mask, y1, x1):
 
 def best_pieces(sub, ids, ref, conf_whole, backend):
     """Segmentation by recognition of one wide box: over the cut columns, the sequence of pieces with
-    the highest product of classifier confidences, each piece past the first paying 1 / SPLIT_MARGIN.
+    the highest product of classifier confidences, each piece past the first paying 1 / SPLIT_MARGIN and
+    none below SPLIT_PIECE_CONF.
     Returns [(mask, probabilities)] for two or more pieces, or None when the whole box reads best."""
     w = sub.shape[1]
     bounds = [0] + cut_columns(np.isin(sub, ids), ref) + [w]
@@ -107,6 +110,7 @@ def best_pieces(sub, ids, ref, conf_whole, backend):
         return None
     p, one = backend.read(np.stack([glyph.render_mask(masks[s]) for s in spans]))
     probs, conf = dict(zip(spans, p)), dict(zip(spans, confidence(p, one)))
+    conf = {s: c for s, c in conf.items() if c >= SPLIT_PIECE_CONF}
     best = {0: (1.0, [])}  # boundary index -> (score, spans so far)
     for j in range(1, len(bounds)):
         options = [(best[i][0] * conf[(i, j)] / SPLIT_MARGIN, best[i][1] + [(i, j)])
@@ -119,9 +123,10 @@ def best_pieces(sub, ids, ref, conf_whole, backend):
     return [(masks[s], probs[s]) for s in best[end][1]]
 
 
-def split_touching_characters(page, backend, probs, conf):
-    """Split each box wider than SPLIT_MIN_WIDTH heights into the pieces best_pieces reads as more
-    likely than one character (touching letters). Returns the probabilities, one row per box."""
+def split_touching_characters(page, backend, probs, one):
+    """Split each box wider than SPLIT_MIN_WIDTH heights that the classifier doubts is one character
+    (touching letters) into the pieces best_pieces reads as more likely. Returns the probabilities, one
+    row per box."""
     h = page.info.get("char_height", 1.0)
     boxes, probs = list(page.boxes), list(probs)
     for li, line in enumerate(page.lines):
@@ -129,9 +134,10 @@ def split_touching_characters(page, backend, probs, conf):
             b = line[k]
             y1, x1, y2, x2 = boxes[b]
             ref = max(y2 - y1, 0.7 * h)
-            if x2 - x1 < SPLIT_MIN_WIDTH * ref:
+            if x2 - x1 < SPLIT_MIN_WIDTH * ref or one[b] >= SPLIT_ONLY_REJECTED:
                 continue
-            pieces = best_pieces(page.labels[y1:y2, x1:x2], page.comp_ids[b], ref, conf[b], backend)
+            pieces = best_pieces(page.labels[y1:y2, x1:x2], page.comp_ids[b], ref,
+                                 confidence(probs[b], one[b]), backend)
             if pieces is None:
                 continue
             boxes[b], probs[b] = _tight(pieces[0][0], y1, x1), pieces[0][1]

@@ -13,7 +13,7 @@ from fastnn.hookspecs import hookimpl
 from fastnn.tasks import Task, TaskError
 
 from . import decode, glyph
-from .repair import confidence, merge_split_characters, split_touching_characters
+from .repair import merge_split_characters, split_touching_characters
 from .classifier import get_classifier
 from .segment import PageError, find_letters, load_image
 
@@ -43,11 +43,10 @@ def read_page(image, backend, context=True, wordlist=None):
     if len(page.boxes) == 0:
         return page, [], np.zeros((0, 36))
     probs, one = backend.read(crops(page))
-    conf = confidence(probs, one)
-    merge_split_characters(page, backend, probs, conf)
+    merge_split_characters(page, backend, probs, one)
     n_boxes = len(page.boxes)
     page.info["merged_pieces"] = int(n_boxes - sum(len(line) for line in page.lines))
-    probs = split_touching_characters(page, backend, probs, conf)
+    probs = split_touching_characters(page, backend, probs, one)
     page.info["split_boxes"] = int(len(page.boxes) - n_boxes)
     return page, decode.decode_page(probs, page.lines, page.spaces, context, wordlist), probs
 
