@@ -3,10 +3,9 @@
 Mini-batch SGD is sequential, so threads cannot take different batches, and at batch 32 each GEMM is too
 small for BLAS to share out well. Instead each of two threads owns half of every layer's output columns
 (forward, weight gradients, update) and half of the batch rows (gather, loss); they meet between steps.
-Thread h runs half h of every step, so each half of a layer's weights stays in one core's cache: it
-takes its next step by ticket, waits until every unit of the earlier steps is done, runs it and reports.
-A thread kept waiting by a partner that has not started its unit (a descheduled thread on a busy VM, or
-the runtime giving the loop one thread) takes that unit over, so nothing can deadlock. The numbers are those of engine._train_epoch (same operations, GEMMs
+Work is handed out by ticket: a thread takes the next unit, waits until every unit of the earlier steps
+is done, runs it and reports. A thread alone runs all units in order, so nothing can deadlock if the
+runtime gives the loop one thread. The numbers are those of engine._train_epoch (same operations, GEMMs
 over column blocks).
 """
 import ctypes
@@ -61,20 +60,6 @@ def _atomic_load(typingctx, arr, idx):
     def codegen(context, builder, signature, args):
         ptr = _int64_cell(context, builder, signature.args[0], args[0], args[1])
         return builder.load_atomic(ptr, "acquire", 8)
-    return sig, codegen
-
-
-@intrinsic
-def _atomic_cas(typingctx, arr, idx, expected, new):
-    """arr[idx] = new if it equals expected, atomically; True when it did."""
-    if not (isinstance(arr, types.Array) and arr.dtype == types.int64):
-        return None
-    sig = types.boolean(arr, types.intp, types.int64, types.int64)
-
-    def codegen(context, builder, signature, args):
-        ptr = _int64_cell(context, builder, signature.args[0], args[0], args[1])
-        pair = builder.cmpxchg(ptr, args[2], args[3], "seq_cst", "seq_cst")
-        return builder.extract_value(pair, 1)
     return sig, codegen
 
 
@@ -217,50 +202,28 @@ def _run_unit(k, ph, h, params, grads, sizes, acts, loss, X, Y, order, batch, op
             _mul_activation_grad_cols(gX, A_in, acts[layer - 1], q0, q1)
 
 
-@njit(**_NJIT)
-def _wait_for_step(g, h, yield_fn, steps, params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1, s2,
-                   hyper, step, fn, targets_are_inputs, w_off, b_off, a_off, abuf, dbuf1, dbuf2, ybuf, half_loss,
-                   half_correct, status, counters):
-    """Spin until every unit of the steps before g is done; past SPINS_BEFORE_YIELD spins, take over the
-    partner's earliest unclaimed unit when it is one of those, else yield the CPU."""
-    spins = 0
-    while _atomic_load(counters, 2) < 2 * g:
-        spins += 1
-        if spins < SPINS_BEFORE_YIELD:
-            continue
-        spins = 0
-        other = _atomic_load(counters, 1 - h)
-        if other < g and _atomic_cas(counters, 1 - h, other, other + 1):
-            _wait_for_step(other, h, yield_fn, steps, params, grads, sizes, acts, loss, X, Y, order, batch, opt,
-                           lr, s1, s2, hyper, step, fn, targets_are_inputs, w_off, b_off, a_off, abuf, dbuf1,
-                           dbuf2, ybuf, half_loss, half_correct, status, counters)
-            k = other // steps
-            _run_unit(k, other - k * steps, 1 - h, params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr,
-                      s1, s2, hyper, step, fn, targets_are_inputs, w_off, b_off, a_off, abuf, dbuf1, dbuf2, ybuf,
-                      half_loss, half_correct, status)
-            _atomic_add(counters, 2, 1)
-        elif yield_fn != 0:
-            _call_void(yield_fn)
-
-
 @njit(**njit_options(parallel=True))
 def _work_in_pairs(yield_fn, total, steps, params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1, s2,
                    hyper, step, fn, targets_are_inputs, w_off, b_off, a_off, abuf, dbuf1, dbuf2, ybuf, half_loss,
                    half_correct, status, counters):
-    """Thread h runs half h of steps 0..total-1 (counters: next step of each half, units done)."""
-    for h in prange(2):
+    """Two threads take tickets 0..total-1 (two per step) until none is left."""
+    for _ in prange(2):
         while True:
-            g = _atomic_add(counters, h, 1)
-            if g >= total:
+            t = _atomic_add(counters, 0, 1)
+            if t >= total:
                 break
-            _wait_for_step(g, h, yield_fn, steps, params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr,
-                           s1, s2, hyper, step, fn, targets_are_inputs, w_off, b_off, a_off, abuf, dbuf1, dbuf2,
-                           ybuf, half_loss, half_correct, status, counters)
+            g = t // 2
+            spins = 0
+            while _atomic_load(counters, 1) < 2 * g:
+                spins += 1
+                if spins >= SPINS_BEFORE_YIELD and yield_fn != 0:
+                    _call_void(yield_fn)
+                    spins = 0
             k = g // steps
-            _run_unit(k, g - k * steps, h, params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1, s2,
-                      hyper, step, fn, targets_are_inputs, w_off, b_off, a_off, abuf, dbuf1, dbuf2, ybuf,
-                      half_loss, half_correct, status)
-            _atomic_add(counters, 2, 1)
+            _run_unit(k, g - k * steps, t - 2 * g, params, grads, sizes, acts, loss, X, Y, order, batch, opt,
+                      lr, s1, s2, hyper, step, fn, targets_are_inputs, w_off, b_off, a_off, abuf, dbuf1, dbuf2,
+                      ybuf, half_loss, half_correct, status)
+            _atomic_add(counters, 1, 1)
 
 
 def _train_epoch_split(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1, s2, hyper, step, fn,
@@ -281,9 +244,9 @@ def _split_epoch(params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, 
     half_loss = np.zeros(2)
     half_correct = np.zeros(2, np.int64)
     status = np.array([0.0, 0.0, -1.0])  # loss, correct, first non-finite batch
-    n_steps = n_batches * steps + 1  # + a tail step: the last batch's first-layer update
-    _work_in_pairs(yield_fn, n_steps, steps, params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1,
+    tickets = (n_batches * steps + 1) * 2  # + a tail step: the last batch's first-layer update
+    _work_in_pairs(yield_fn, tickets, steps, params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1,
                    s2, hyper, step, fn, targets_are_inputs, w_off, b_off, a_off, abuf, dbuf1, dbuf2, ybuf,
-                   half_loss, half_correct, status, np.zeros(3, np.int64))
+                   half_loss, half_correct, status, np.zeros(2, np.int64))
     bad = int(status[2])
     return status[0], int(status[1]), step + (n_batches if bad < 0 else bad), bad
