@@ -236,6 +236,20 @@ def test_remove_rules_only_on_ruled_pages():
     assert segment.remove_rules(single, 60) is single
 
 
+def test_remove_rules_takes_a_margin_line_tilted_by_perspective():
+    mask = np.zeros((900, 800), bool)
+    for y in range(100, 900, 100):
+        mask[y:y + 2, 20:780] = True  # eight rules
+    ys = np.arange(20, 890)
+    xs = (60 + (ys - 20) * np.tan(np.deg2rad(2.5))).astype(int)  # a margin tilted by 2.5 degrees
+    mask[ys, xs] = mask[ys, xs + 1] = True
+    mask[130:190, 300:304] = True  # a letter stroke between two rules stays
+    cleaned = segment.remove_rules(mask, 60)
+    inner = (ys > 100) & (ys < 800)  # between the first and last rule; its ends may keep short stubs
+    assert not cleaned[ys[inner], xs[inner]].any()
+    assert cleaned[130:190, 300:304].all()
+
+
 def test_long_runs_equals_morphological_opening(rng):
     from scipy import ndimage as ndi
     mask = rng.random((60, 90)) < 0.8

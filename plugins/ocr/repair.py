@@ -6,7 +6,7 @@ from skimage import measure
 
 from . import glyph
 
-SPLIT_MIN_WIDTH = 1.1  # narrower boxes are taken as one character (97 % of held-out characters are)
+SPLIT_MIN_WIDTH = 1.1  # narrower boxes are taken as one character (94 % of held-out characters are)
 SPLIT_MIN_PIECE = 0.15  # no piece narrower than this many heights (an I is about 0.1-0.2)
 SPLIT_MAX_PIECE = 1.6  # nor wider: no one character is
 SPLIT_CUTS = 3  # cut columns tried per height of box width: the thinnest columns of ink, spread apart
@@ -17,6 +17,7 @@ SPLIT_PIECE_CONF = 0.7  # and only into pieces each read with this confidence: a
 
 
 def confidence(probs, one):
+    """P(one character) * P(its likeliest character), row-wise."""
     return probs.max(-1) * one
 
 

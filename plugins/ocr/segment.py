@@ -146,11 +146,17 @@ def _stroke_darkness(d, paper, floor):
 
 
 def _long_thin_labels(lab, side):
-    """Labels of marks a tenth of the frame long and six times longer than wide: a pen or a rule, not a
-    character."""
-    return np.array([p.label for p in measure.regionprops(lab)
-                     if p.area >= 20 and p.axis_major_length >= 0.1 * side
-                     and p.axis_major_length >= 6 * max(p.axis_minor_length, 1)], dtype=lab.dtype)
+    """Labels of marks that are no character by shape: a tenth of the frame long and six times longer
+    than wide (a pen, a rule), or spanning half the frame both ways with ink on under 25 % of that box
+    (the dark border a perspective warp or scan leaves round a sheet, inset from the frame's edge)."""
+    H, W = lab.shape
+
+    def ring(p):
+        y1, x1, y2, x2 = p.bbox
+        return y2 - y1 >= 0.5 * H and x2 - x1 >= 0.5 * W and p.area < 0.25 * (y2 - y1) * (x2 - x1)
+    return np.array([p.label for p in measure.regionprops(lab) if p.area >= 20 and (ring(p) or (
+        p.axis_major_length >= 0.1 * side and p.axis_major_length >= 6 * max(p.axis_minor_length, 1)))],
+        dtype=lab.dtype)
 
 
 def ink_mask(norm, paper):
@@ -245,8 +251,9 @@ def remove_rules(mask, char_height, faint=None):
     if len(rows) < 3 or 1 + np.count_nonzero(np.diff(rows) > 0.5 * char_height) < 3:
         return mask
     rules = ndi.binary_dilation(np.isin(lab, [p.label for p in spans]), structure=np.ones((3, 1), bool))
-    thick = ndi.binary_dilation(faint, structure=np.ones((1, 5), bool))
-    vertical = _long_runs(thick.T, max(int(h / 3), 40)).T & faint
+    # a margin line tilted by perspective (up to ~3 degrees) still holds a straight run in a 15 px band
+    thick = ndi.binary_dilation(faint, structure=np.ones((1, 15), bool))
+    vertical = _long_runs(thick.T, int(max(h / 8, 4 * char_height, 40))).T & faint
     rules |= ndi.binary_dilation(vertical, structure=np.ones((1, 3), bool))
     return mask & ~rules
 

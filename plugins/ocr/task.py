@@ -13,8 +13,8 @@ from fastnn.hookspecs import hookimpl
 from fastnn.tasks import Task, TaskError
 
 from . import decode, glyph
-from .repair import merge_split_characters, split_touching_characters
 from .classifier import get_classifier
+from .repair import merge_split_characters, split_touching_characters
 from .segment import PageError, find_letters, load_image
 
 
