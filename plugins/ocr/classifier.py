@@ -96,6 +96,7 @@ def training_glyphs(root, cache_dir=CACHE_DIR, progress=None, mnist_digits=MNIST
 
 
 def _pair_glyphs(images, n, rng, progress=None):
+    """n canonical glyphs of random pairs of `images` written touching (the REJECT class)."""
     out = np.empty((n, glyph.SIZE, glyph.SIZE), np.float32)
     for i in range(n):
         a, b = rng.integers(0, len(images), 2)
@@ -106,6 +107,14 @@ def _pair_glyphs(images, n, rng, progress=None):
 
 
 # --------------------------------------------------------------------------- backends
+def torch_available():
+    try:
+        import torch  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
 class Reader:
     """What OCR asks of a backend: read(glyphs) -> (probabilities of the 36 characters, P(one character))."""
 
@@ -118,12 +127,6 @@ class Reader:
     def predict_proba(self, glyphs):
         """Probabilities of the 36 characters (given that the glyph is one)."""
         return self.read(glyphs)[0]
-def torch_available():
-    try:
-        import torch  # noqa: F401
-        return True
-    except ImportError:
-        return False
 
 
 class MLPBackend(Reader):
