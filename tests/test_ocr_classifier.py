@@ -88,3 +88,21 @@ def test_touching_pair_puts_two_glyphs_side_by_side(rng):
         assert 6 + 30 * 0.85 - 0.15 * h - 2 <= m.shape[1] <= 6 + 30 * 1.15 + 0.05 * h + 2
         assert h <= m.shape[0] <= 1.35 * h + 2
         assert m[:, :3].any() and m[:, -3:].any()
+
+
+def test_wide_stretch_widens_a_glyph_to_the_asked_aspect(rng):
+    img = np.ones((32, 32), np.float32)
+    img[4:28, 10:22] = 0.0  # 24 high, 12 wide: aspect 0.5
+    for _ in range(20):
+        s = glyph.wide_stretch(img, rng, aspect=(1.2, 1.6), most=4.0)
+        assert 1.2 / 0.5 - 1e-9 <= s <= 1.6 / 0.5 + 1e-9
+    assert glyph.wide_stretch(img, rng, aspect=(1.2, 1.6), most=2.0) == 2.0  # capped
+    assert glyph.wide_stretch(img, rng, aspect=(0.2, 0.3)) == 1.0  # never narrowed
+    # rendered: an outline 24 x 12 stretched 2.8x is 24 x 33.6, so its long side is now the width
+    ring = np.ones((32, 32), np.float32)
+    ring[4:28, 10:22] = 0.0
+    ring[6:26, 12:20] = 1.0
+    ys, xs = np.nonzero(glyph.render_image(ring, upsample=1, stretch=2.8) < 0.5)
+    assert 1.1 < (xs.max() - xs.min()) / (ys.max() - ys.min()) < 1.6  # skeleton + pen: about 1.2
+    ys, xs = np.nonzero(glyph.render_image(ring, upsample=1) < 0.5)
+    assert (xs.max() - xs.min()) / (ys.max() - ys.min()) < 0.6  # about 0.5

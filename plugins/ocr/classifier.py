@@ -20,9 +20,10 @@ from fastnn.data.handwriting import load_36class
 
 from . import glyph
 
-GLYPH_VERSION = "skeleton-pen2.5-v1+pairs"
+GLYPH_VERSION = "skeleton-pen2.5-v1+pairs+wide"
 MNIST_DIGITS = 12000  # MNIST adds digit writers; capped so digits do not swamp letters
 PAIR_FRACTION = 0.12  # touching pairs added to the train and test splits, as a fraction of their size
+WIDE_FRACTION = 0.08  # and single characters stretched wide: width alone must not mean "two"
 REJECT = 36  # class index of "not one character"
 N_OUT = 37
 
@@ -75,7 +76,8 @@ def training_glyphs(root, cache_dir=CACHE_DIR, progress=None, mnist_digits=MNIST
             pass  # MNIST is optional
     pair_rng = np.random.default_rng(1)
     n_pairs = {s: int(PAIR_FRACTION * len(d)) if s != "valid" else 0 for s, d in data.items()}
-    total = sum(len(d) + n_pairs[s] for s, d in data.items())
+    n_wide = {s: int(WIDE_FRACTION * len(d)) if s != "valid" else 0 for s, d in data.items()}
+    total = sum(len(d) + n_pairs[s] + n_wide[s] for s, d in data.items())
     bar = progress(total=total, desc="rendering training glyphs") if progress else None
     out = {}
     for split, ds in data.items():
@@ -87,6 +89,12 @@ def training_glyphs(root, cache_dir=CACHE_DIR, progress=None, mnist_digits=MNIST
             x = np.concatenate([x, pairs])
             y = np.concatenate([y, np.full(len(pairs), REJECT)])
             src = np.concatenate([src, np.array(["touching_pairs"] * len(pairs))])
+        if n_wide[split]:
+            pick = pair_rng.choice(len(ds), n_wide[split], replace=False)
+            wide = _wide_glyphs(ds.images[pick], pair_rng, bar)
+            x = np.concatenate([x, wide])
+            y = np.concatenate([y, ds.labels[pick].astype(np.int64)])
+            src = np.concatenate([src, np.array(["wide_singles"] * len(pick))])
         out[split] = (x, y, src)
     if bar:
         bar.close()
@@ -101,6 +109,16 @@ def _pair_glyphs(images, n, rng, progress=None):
     for i in range(n):
         a, b = rng.integers(0, len(images), 2)
         out[i] = glyph.render_mask(glyph.touching_pair(images[a], images[b], rng))
+        if progress is not None:
+            progress.update(1)
+    return out
+
+
+def _wide_glyphs(images, rng, progress=None):
+    """Canonical glyphs of `images` each stretched wide (glyph.wide_stretch); they keep their labels."""
+    out = np.empty((len(images), glyph.SIZE, glyph.SIZE), np.float32)
+    for i, img in enumerate(images):
+        out[i] = glyph.render_image(img, stretch=glyph.wide_stretch(img, rng))
         if progress is not None:
             progress.update(1)
     return out
@@ -255,7 +273,8 @@ BACKENDS = {"mlp": (MLPBackend, "npz"), "cnn": (CNNBackend, "pt")}
 
 def per_source_accuracy(backend, split):
     """Held-out accuracy per source set (the reading, argmax of the 36 characters); for the touching
-    pairs, the fraction rejected (P(one character) < 0.5); `one_char_rejected`: characters rejected."""
+    pairs, the fraction rejected (P(one character) < 0.5); `one_char_rejected`: characters rejected
+    (`wide_singles_rejected`: of those stretched wide)."""
     x, y, src = split
     p, one = backend.read(x)
     pred, rejected = p.argmax(1), one < 0.5
@@ -264,6 +283,8 @@ def per_source_accuracy(backend, split):
     chars = y != REJECT
     out["all"] = float((pred[chars] == y[chars]).mean())
     out["one_char_rejected"] = float(rejected[chars].mean())
+    if (src == "wide_singles").any():
+        out["wide_singles_rejected"] = float(rejected[src == "wide_singles"].mean())
     return out
 
 

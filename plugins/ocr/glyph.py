@@ -62,11 +62,12 @@ def render_mask(mask):
     return (1.0 - cover).astype(np.float32)
 
 
-def render_image(img, threshold=0.5, upsample=4):
-    """A small grey glyph image (ink dark, [0, 1]) -> canonical 32x32 (upsampled first for a smooth skeleton)."""
+def render_image(img, threshold=0.5, upsample=4, stretch=1.0):
+    """A small grey glyph image (ink dark, [0, 1]) -> canonical 32x32 (upsampled first for a smooth
+    skeleton; `stretch` widens it by that factor, as a broad hand writes)."""
     img = np.asarray(img, np.float32)
-    if upsample > 1:
-        img = ndi.zoom(img, upsample, order=1)
+    if upsample > 1 or stretch != 1.0:
+        img = ndi.zoom(img, (upsample, upsample * stretch), order=1)
     return render_mask(img < threshold)
 
 
@@ -78,6 +79,16 @@ def render_dataset(images, progress=None):
         if progress is not None:
             progress.update(1)
     return out
+
+
+def wide_stretch(img, rng, aspect=(1.1, 1.7), most=2.0):
+    """Horizontal stretch that makes glyph image `img` (ink dark) as wide as a random `aspect` times its
+    height (at most `most`x, at least 1x): a single character written broad, which is not two."""
+    ys, xs = np.nonzero(np.asarray(img) < 0.5)
+    if len(ys) == 0:
+        return 1.0
+    own = (xs.max() - xs.min() + 1) / (ys.max() - ys.min() + 1)
+    return float(np.clip(rng.uniform(*aspect) / own, 1.0, most))
 
 
 def touching_pair(a, b, rng, upsample=4):
