@@ -113,3 +113,33 @@ def test_merge_joins_a_broken_stroke_but_not_two_letters():
     probs, one = AspectReader().read(np.stack([repair.glyph.render_mask(page.labels == i) for i in (1, 2)]))
     repair.merge_split_characters(page, AspectReader(), probs, one)
     assert page.lines == [[0, 1]]
+
+
+class FixedReader:
+    """A stand-in classifier: narrow ink reads as an 'I' with probability `piece`, wider ink as a 'P'
+    with probability `whole`; every glyph is surely one character."""
+
+    def __init__(self, piece, whole):
+        self.piece, self.whole = piece, whole
+
+    def read(self, glyphs):
+        probs = np.zeros((len(glyphs), 36))
+        for k, g in enumerate(glyphs):
+            ys, xs = np.nonzero(g < 0.5)
+            narrow = (np.ptp(xs) + 1) / (np.ptp(ys) + 1) < 0.25
+            p = self.piece if narrow else self.whole
+            probs[k, CLASSES36.index("I" if narrow else "P")] = p
+            probs[k, CLASSES36.index("O")] = 1 - p
+        return probs, np.ones(len(glyphs))
+
+
+def test_merge_prefers_one_character_unless_two_read_piece_margin_times_better():
+    for piece, merged in ((0.8, True), (0.9, False)):  # pieces 0.64 or 0.81 against one P at 0.5
+        bars = np.zeros((60, 40), bool)
+        bars[10:50, 10:16] = bars[10:50, 19:25] = True  # two strokes 3 px apart
+        page = _page(bars)
+        reader = FixedReader(piece, 0.5)
+        probs, one = reader.read(np.stack([repair.glyph.render_mask(page.labels == i) for i in (1, 2)]))
+        repair.merge_split_characters(page, reader, probs, one)
+        # 0.5 * PIECE_MARGIN = 0.75 beats 0.64 but not 0.81
+        assert page.lines == ([[0]] if merged else [[0, 1]])

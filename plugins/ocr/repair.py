@@ -10,7 +10,8 @@ SPLIT_MIN_WIDTH = 1.1  # narrower boxes are taken as one character (94 % of held
 SPLIT_MIN_PIECE = 0.15  # no piece narrower than this many heights (an I is about 0.1-0.2)
 SPLIT_MAX_PIECE = 1.6  # nor wider: no one character is
 SPLIT_CUTS = 3  # cut columns tried per height of box width: the thinnest columns of ink, spread apart
-SPLIT_MARGIN = 1.5  # each extra piece must multiply the reading's probability by this: one is the default
+PIECE_MARGIN = 1.5  # each extra piece must multiply the reading's probability by this: one is the default
+# (for splits and merges alike: a stroke alone often reads as a sure 1 or I)
 SPLIT_ONLY_REJECTED = 0.1  # only boxes with P(one character) below this are split (held-out pairs: ~0.01)
 SPLIT_PIECE_CONF = 0.7  # and only into pieces each read with this confidence: a wide single letter
 # from an unfamiliar hand is also rejected, but its halves read as a sure letter and a doubtful one
@@ -23,7 +24,8 @@ def confidence(probs, one):
 
 def merge_split_characters(page, backend, probs, one):
     """Join two touching boxes of a line when the classifier finds one character in them more likely
-    than two (conf(merged) > conf(left) * conf(right)): repairs strokes broken by a light pen or pencil.
+    than two (conf(merged) * PIECE_MARGIN > conf(left) * conf(right)): repairs strokes broken by a light
+    pen or pencil.
     Updates probs and one (P(one character)) in place."""
     h = page.info.get("char_height", 1.0)
     for li, line in enumerate(page.lines):
@@ -38,7 +40,7 @@ def merge_split_characters(page, backend, probs, one):
             ids = page.comp_ids[a] + page.comp_ids[b]
             g = glyph.render_mask(np.isin(page.labels[box[0]:box[2], box[1]:box[3]], ids))
             pm, om = backend.read(g[None])
-            if confidence(pm[0], om[0]) > confidence(probs[a], one[a]) * confidence(probs[b], one[b]):
+            if confidence(pm[0], om[0]) * PIECE_MARGIN > confidence(probs[a], one[a]) * confidence(probs[b], one[b]):
                 page.boxes[a], page.comp_ids[a], probs[a], one[a] = box, ids, pm[0], om[0]
                 del line[k + 1]
                 del page.spaces[li][k + 1]
@@ -98,7 +100,7 @@ def _tight(mask, y1, x1):
 
 def best_pieces(sub, ids, ref, conf_whole, backend):
     """Segmentation by recognition of one wide box: over the cut columns, the sequence of pieces with
-    the highest product of classifier confidences, each piece past the first paying 1 / SPLIT_MARGIN and
+    the highest product of classifier confidences, each piece past the first paying 1 / PIECE_MARGIN and
     none below SPLIT_PIECE_CONF.
     Returns [(mask, probabilities)] for two or more pieces, or None when the whole box reads best."""
     w = sub.shape[1]
@@ -114,12 +116,12 @@ def best_pieces(sub, ids, ref, conf_whole, backend):
     conf = {s: c for s, c in conf.items() if c >= SPLIT_PIECE_CONF}
     best = {0: (1.0, [])}  # boundary index -> (score, spans so far)
     for j in range(1, len(bounds)):
-        options = [(best[i][0] * conf[(i, j)] / SPLIT_MARGIN, best[i][1] + [(i, j)])
+        options = [(best[i][0] * conf[(i, j)] / PIECE_MARGIN, best[i][1] + [(i, j)])
                    for i in range(j) if i in best and (i, j) in conf]
         if options:
             best[j] = max(options, key=lambda o: o[0])
     end = len(bounds) - 1
-    if end not in best or best[end][0] * SPLIT_MARGIN <= conf_whole:
+    if end not in best or best[end][0] * PIECE_MARGIN <= conf_whole:
         return None
     return [(masks[s], probs[s]) for s in best[end][1]]
 
