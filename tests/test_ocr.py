@@ -344,3 +344,27 @@ def test_text_score_ignores_readings_of_texture():
     assert segment._text_score(page) == 5
     page.info["char_height"] = 5.0
     assert segment._text_score(page) == 0
+
+
+def test_the_tip_of_a_dark_wedge_between_two_sheets_is_no_character():
+    from PIL import ImageDraw
+    frame = Image.new("L", (1700, 1200), 40)  # a dark desk
+    frame.paste(_v_page(paper=200, ink=60), (100, 150))
+    d = ImageDraw.Draw(frame)
+    d.polygon([(1420, 0), (1700, 0), (1700, 1200), (1560, 1200)], fill=230)  # another sheet overlapping it
+    # its shadow, a black wedge: where it is thin the sheet mask takes it in, and its tip looked like an I
+    d.polygon([(1470, 560), (1561, 1200), (1440, 1200)], fill=0)
+    found = segment.find_letters(np.asarray(frame))
+    assert found.info["surround_found"]
+    assert len(found.boxes) == 19
+    assert [len(line) for line in found.lines] == [6, 9, 4]
+
+
+def test_letters_running_off_the_sheet_edge_are_kept():
+    # the top line is cut by the sheet's edge, so its strokes join the desk beyond it, but each across
+    # no more than its own width: unlike a wedge's tip, they are writing
+    frame = Image.new("L", (1600, 1200), 40)
+    frame.paste(_v_page(paper=200, ink=60).crop((0, 125, 1400, 900)), (100, 200))
+    found = segment.find_letters(np.asarray(frame))
+    assert found.info["surround_found"]
+    assert [len(line) for line in found.lines] == [6, 9, 4]

@@ -114,16 +114,17 @@ def find_paper(grey):
     return _resize(sheet.astype(np.float32), grey.shape) > 0.5, True
 
 
-def flatten(grey, paper):
-    """Divide by a background estimate (closing removes ink): paper -> ~1 under any shading."""
+def flatten(grey, paper, outside=1.0):
+    """Divide by a background estimate (closing removes ink): paper -> ~1 under any shading. Beyond the
+    sheet: `outside`, or with None the frame divided by the sheet's background too."""
     f = max(1, max(grey.shape) // 250)
     small = _block_mean(np.where(paper, grey, np.nan), f)
     fill = np.nanmedian(small) if np.isfinite(small).any() else 1.0
     small = np.where(np.isfinite(small), small, fill)
     bg = ndi.gaussian_filter(ndi.grey_closing(small, size=(9, 9)), 2)
     bg = _resize(bg, grey.shape)
-    norm = np.clip(grey / np.maximum(bg, 1e-3), 0, 1)
-    return np.where(paper, norm, 1.0).astype(np.float32)
+    norm = np.clip(grey / np.maximum(bg, 1e-3), 0, 1).astype(np.float32)
+    return norm if outside is None else np.where(paper, norm, np.float32(outside))
 
 
 def _stroke_darkness(d, paper, floor):
@@ -452,11 +453,31 @@ def _text_score(page):
     return sum(len(line) for line in page.lines if len(line) >= 2)
 
 
+def _cut_by_sheet_edge(frame, paper, mask, level, h_med):
+    """A test of marks (their pixel coordinates) for being the tip of something dark that the sheet mask
+    cuts off: a desk wedge between two sheets, another sheet's shadow, a dark border round the page.
+    Such a mark joins more than a character's area of dark beyond the sheet's edge across a contact
+    wider than a quarter of a character's height; a pen stroke running off the sheet meets the edge
+    across its own width. On the sheet only `mask` counts: removed ruling must not join letters to the desk."""
+    lab, n = ndi.label(np.where(paper, mask, (1.0 - frame) > level), structure=np.ones((3, 3)))
+    outside = np.bincount(lab[~paper], minlength=n + 1)
+    beyond = outside > h_med ** 2
+    beyond[0] = False
+    edge = ndi.binary_dilation(~paper) & paper
+
+    def cut(coords):
+        ys, xs = coords[:, 0], coords[:, 1]
+        return bool(beyond[lab[ys[0], xs[0]]]) and edge[ys, xs].sum() > 0.25 * h_med
+    return cut
+
+
 def _segment(grey, paper, surround, scale):
-    norm = flatten(grey, paper)
+    frame = flatten(grey, paper, outside=None)
+    norm = np.where(paper, frame, np.float32(1.0))
     mask, thr = ink_mask(norm, paper)
     angle = estimate_skew(mask)
     if abs(angle) > 0.2:
+        frame = _rotate(frame, angle, 1.0)
         norm = _rotate(norm, angle, 1.0)
         grey = _rotate(grey, angle, 1.0)
         paper = _rotate(paper.astype(np.float32), angle, 0.0, Image.NEAREST) > 0.5
@@ -476,6 +497,7 @@ def _segment(grey, paper, surround, scale):
     h_med = _median_char_height(props)
     # Drop what is not a character: sheet-edge fragments, long objects (a pen), specks and periods.
     border_dist = ndi.distance_transform_edt(paper) if surround else None
+    cut_by_edge = _cut_by_sheet_edge(frame, paper, mask, thr["ink_low"], h_med) if surround else None
     boxes, groups = [], []
     for p in props:
         y1, x1, y2, x2 = p.bbox
@@ -484,6 +506,8 @@ def _segment(grey, paper, surround, scale):
             continue
         if border_dist is not None and np.median(border_dist[p.coords[:, 0], p.coords[:, 1]]) < 0.25 * h_med:
             continue  # hugs the sheet's border: shadow, edge or another sheet, not writing
+        if cut_by_edge is not None and cut_by_edge(p.coords):
+            continue
         if h > 3.5 * h_med or w > 4 * h_med:
             continue
         if p.area > 0.8 * h * w and h * w > 0.25 * h_med ** 2:  # solid blob, not a stroke
