@@ -346,16 +346,21 @@ def test_text_score_ignores_readings_of_texture():
     assert segment._text_score(page) == 0
 
 
-def test_the_tip_of_a_dark_wedge_between_two_sheets_is_no_character():
+@pytest.mark.parametrize("ruled", [False, True])
+def test_the_tip_of_a_dark_wedge_between_two_sheets_is_no_character(ruled):
     from PIL import ImageDraw
     frame = Image.new("L", (1700, 1200), 40)  # a dark desk
-    frame.paste(_v_page(paper=200, ink=60), (100, 150))
+    sheet = _v_page(paper=200, ink=60)
+    if ruled:  # rules under each line of writing cross the wedge and, removed, cut it into pieces
+        for y in range(35, 900, 170):
+            ImageDraw.Draw(sheet).line([0, y, 1400, y], fill=150, width=3)
+    frame.paste(sheet, (100, 150))
     d = ImageDraw.Draw(frame)
     d.polygon([(1420, 0), (1700, 0), (1700, 1200), (1560, 1200)], fill=230)  # another sheet overlapping it
     # its shadow, a black wedge: where it is thin the sheet mask takes it in, and its tip looked like an I
     d.polygon([(1470, 560), (1561, 1200), (1440, 1200)], fill=0)
     found = segment.find_letters(np.asarray(frame))
-    assert found.info["surround_found"]
+    assert found.info["surround_found"] and found.info.get("rules_removed", False) == ruled
     assert len(found.boxes) == 19
     assert [len(line) for line in found.lines] == [6, 9, 4]
 

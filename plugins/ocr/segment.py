@@ -458,16 +458,19 @@ def _cut_by_sheet_edge(frame, paper, mask, level, h_med):
     cuts off: a desk wedge between two sheets, another sheet's shadow, a dark border round the page.
     Such a mark joins more than a character's area of dark beyond the sheet's edge across a contact
     wider than a quarter of a character's height; a pen stroke running off the sheet meets the edge
-    across its own width. On the sheet only `mask` counts: removed ruling must not join letters to the desk."""
-    lab, n = ndi.label(np.where(paper, mask, (1.0 - frame) > level), structure=np.ones((3, 3)))
-    outside = np.bincount(lab[~paper], minlength=n + 1)
-    beyond = outside > h_med ** 2
+    across its own width. On the sheet only `mask` counts (removed ruling must not join letters to the
+    desk), closed vertically across the width of a removed rule, which cuts a wedge into pieces."""
+    joined = ndi.binary_closing(mask, structure=np.ones((max(3, int(0.3 * h_med)), 1))) & paper
+    lab, n = ndi.label(joined | (~paper & ((1.0 - frame) > level)), structure=np.ones((3, 3)))
+    beyond = np.bincount(lab[~paper], minlength=n + 1) > h_med ** 2
     beyond[0] = False
-    edge = ndi.binary_dilation(~paper) & paper
+    pieces, m = ndi.label(joined, structure=np.ones((3, 3)))
+    edge = ndi.binary_dilation(~paper) & joined
+    contact = np.bincount(pieces[edge], minlength=m + 1)
 
     def cut(coords):
-        ys, xs = coords[:, 0], coords[:, 1]
-        return bool(beyond[lab[ys[0], xs[0]]]) and edge[ys, xs].sum() > 0.25 * h_med
+        y, x = coords[0]
+        return bool(beyond[lab[y, x]]) and contact[pieces[y, x]] > 0.25 * h_med
     return cut
 
 
