@@ -373,3 +373,19 @@ def test_letters_running_off_the_sheet_edge_are_kept():
     found = segment.find_letters(np.asarray(frame))
     assert found.info["surround_found"]
     assert [len(line) for line in found.lines] == [6, 9, 4]
+
+
+@pytest.mark.parametrize("angle", [12.0, -8.0])
+def test_skew_of_cramped_writing_on_ruled_paper(angle):
+    # letters touching each other and their rule make one component: too few character-sized marks to
+    # take the angle from, so it comes from the ink itself (rules and lines run parallel)
+    from PIL import ImageDraw
+    im = Image.new("L", (1400, 900), 0)
+    d = ImageDraw.Draw(im)
+    for li, y in enumerate(range(200, 900, 170)):
+        d.line([0, y, 1400, y], fill=255, width=3)
+        for k in range(8 if li < 3 else 0):
+            x = 100 + k * 45
+            d.line([x, y - 80, x + 25, y, x + 50, y - 80], fill=255, width=5)
+    mask = np.asarray(im.rotate(angle, expand=True)) > 127
+    assert abs(abs(segment.estimate_skew(mask)) - abs(angle)) < 1.0

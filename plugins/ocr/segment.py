@@ -178,11 +178,16 @@ def ink_mask(norm, paper):
                                                           "paper_noise": float(noise)}
 
 
+SKEW_MIN_POINTS = 12
+
+
 def estimate_skew(mask, max_deg=25.0):
     """Angle (degrees) that makes text lines horizontal.
 
     Uses the centres of character-sized components only, so a pen, a table line or the sheet's edge
-    cannot pull the estimate; the angle maximises the sharpness of their row profile.
+    cannot pull the estimate; the angle maximises the sharpness of their row profile. With fewer than
+    SKEW_MIN_POINTS of them (letters written touching each other and the ruling are one component) it
+    uses a sample of all ink pixels: rules and text lines run parallel.
     """
     lab = measure.label(mask, connectivity=2)
     props = measure.regionprops(lab)
@@ -195,9 +200,12 @@ def estimate_skew(mask, max_deg=25.0):
         if (y2 - y1) < 3 * h_med and (x2 - x1) < 3 * h_med and max(y2 - y1, x2 - x1) > 0.3 * h_med:
             pts.append(p.centroid)
             weights.append(1.0)
+    if len(pts) < SKEW_MIN_POINTS:
+        pts = np.argwhere(mask)
+        pts = pts[np.random.default_rng(0).permutation(len(pts))[:20000]]
     if len(pts) < 3:
         return 0.0
-    pts = np.array(pts)
+    pts = np.array(pts, float)
     ys, xs = pts[:, 0] - pts[:, 0].mean(), pts[:, 1] - pts[:, 1].mean()
     bin_width = max(0.2 * h_med, 1.0)
 
