@@ -194,12 +194,11 @@ def estimate_skew(mask, max_deg=25.0):
     if len(props) < 3:
         return 0.0
     h_med = _median_char_height(props)
-    pts, weights = [], []
+    pts = []
     for p in props:
         y1, x1, y2, x2 = p.bbox
         if (y2 - y1) < 3 * h_med and (x2 - x1) < 3 * h_med and max(y2 - y1, x2 - x1) > 0.3 * h_med:
             pts.append(p.centroid)
-            weights.append(1.0)
     if len(pts) < SKEW_MIN_POINTS:
         pts = np.argwhere(mask)
         pts = pts[np.random.default_rng(0).permutation(len(pts))[:20000]]
