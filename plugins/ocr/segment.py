@@ -487,7 +487,8 @@ def _segment(grey, paper, surround, scale):
     mask, thr = ink_mask(norm, paper)
     angle = estimate_skew(mask)
     if abs(angle) > 0.2:
-        frame = _rotate(frame, angle, 1.0)
+        if surround:  # the frame beyond the sheet is only looked at when there is one (_cut_by_sheet_edge)
+            frame = _rotate(frame, angle, 1.0)
         norm = _rotate(norm, angle, 1.0)
         grey = _rotate(grey, angle, 1.0)
         paper = _rotate(paper.astype(np.float32), angle, 0.0, Image.NEAREST) > 0.5
