@@ -91,7 +91,8 @@ def training_glyphs(root, cache_dir=CACHE_DIR, progress=None, mnist_digits=MNIST
             src = np.concatenate([src, np.array(["touching_pairs"] * len(pairs))])
         if n_wide[split]:
             pick = pair_rng.choice(len(ds), n_wide[split], replace=False)
-            wide = _wide_glyphs(ds.images[pick], pair_rng, bar)
+            stretches = [glyph.wide_stretch(img, pair_rng) for img in ds.images[pick]]
+            wide = glyph.render_dataset(ds.images[pick], bar, stretches)
             x = np.concatenate([x, wide])
             y = np.concatenate([y, ds.labels[pick].astype(np.int64)])
             src = np.concatenate([src, np.array(["wide_singles"] * len(pick))])
@@ -109,16 +110,6 @@ def _pair_glyphs(images, n, rng, progress=None):
     for i in range(n):
         a, b = rng.integers(0, len(images), 2)
         out[i] = glyph.render_mask(glyph.touching_pair(images[a], images[b], rng))
-        if progress is not None:
-            progress.update(1)
-    return out
-
-
-def _wide_glyphs(images, rng, progress=None):
-    """Canonical glyphs of `images` each stretched wide (glyph.wide_stretch); they keep their labels."""
-    out = np.empty((len(images), glyph.SIZE, glyph.SIZE), np.float32)
-    for i, img in enumerate(images):
-        out[i] = glyph.render_image(img, stretch=glyph.wide_stretch(img, rng))
         if progress is not None:
             progress.update(1)
     return out

@@ -71,11 +71,11 @@ def render_image(img, threshold=0.5, upsample=4, stretch=1.0):
     return render_mask(img < threshold)
 
 
-def render_dataset(images, progress=None):
-    """Canonical renderings of a stack of glyph images (n, H, W)."""
+def render_dataset(images, progress=None, stretches=None):
+    """Canonical renderings of a stack of glyph images (n, H, W), each widened by its `stretches` entry."""
     out = np.empty((len(images), SIZE, SIZE), np.float32)
     for i, img in enumerate(images):
-        out[i] = render_image(img)
+        out[i] = render_image(img, stretch=1.0 if stretches is None else stretches[i])
         if progress is not None:
             progress.update(1)
     return out
