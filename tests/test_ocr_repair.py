@@ -9,15 +9,15 @@ class AspectReader:
     """A stand-in classifier: sure of one 'I' when the glyph's ink is narrow; a wide glyph is an 'M' at
     best, and may well not be one character."""
 
-    def __init__(self, sure_of_everything=False):
-        self.sure_of_everything = sure_of_everything
+    def __init__(self, sure_of_everything=False, narrow_prob=0.9):
+        self.sure_of_everything, self.narrow_prob = sure_of_everything, narrow_prob
 
     def read(self, glyphs):
         probs, one = np.full((len(glyphs), 36), 0.1 / 35), np.ones(len(glyphs))
         for k, g in enumerate(glyphs):
             ys, xs = np.nonzero(g < 0.5)
             narrow = (np.ptp(xs) + 1) / (np.ptp(ys) + 1) < 0.75
-            probs[k, CLASSES36.index("I" if narrow else "M")] = 0.9
+            probs[k, CLASSES36.index("I" if narrow else "M")] = self.narrow_prob if narrow else 0.9
             if not (narrow or self.sure_of_everything):
                 one[k] = 0.05
         return probs, one
@@ -67,6 +67,21 @@ def test_a_confident_wide_reading_is_not_split():
     before = page.boxes.copy()
     _read(page, AspectReader(sure_of_everything=True))
     assert page.lines == [[0]] and (page.boxes == before).all()
+
+
+def test_a_box_too_wide_for_one_character_is_split_even_into_doubtful_pieces():
+    # pieces that read at 0.5 fail SPLIT_PIECE_CONF: three touching bars (1.2 heights) stay whole
+    page = _page(_bars(3))
+    _read(page, AspectReader(narrow_prob=0.5))
+    assert page.lines == [[0]]
+    # five (2.1 heights, past SPLIT_FORCE_WIDTH) cannot be one character: one piece per bar
+    page = _page(_bars(5))
+    assert (page.boxes[0, 3] - page.boxes[0, 1]) / 40 >= repair.SPLIT_FORCE_WIDTH
+    probs = _read(page, AspectReader(narrow_prob=0.5))
+    assert page.lines == [[0, 1, 2, 3, 4]] and page.spaces == [[False] * 5]
+    assert (probs.argmax(1) == CLASSES36.index("I")).all()
+    x1s, x2s = page.boxes[page.lines[0], 1], page.boxes[page.lines[0], 3]
+    assert all(abs(x1s[k] - (10 + 18 * k)) <= 6 for k in range(5)) and (x2s[:-1] <= x1s[1:]).all()
 
 
 def test_narrow_boxes_and_other_lines_are_left_alone():

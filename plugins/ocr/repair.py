@@ -15,6 +15,8 @@ PIECE_MARGIN = 1.5  # each extra piece must multiply the reading's probability b
 SPLIT_ONLY_REJECTED = 0.1  # only boxes with P(one character) below this are split (held-out pairs: ~0.01)
 SPLIT_PIECE_CONF = 0.7  # and only into pieces each read with this confidence: a wide single letter
 # from an unfamiliar hand is also rejected, but its halves read as a sure letter and a doubtful one
+SPLIT_FORCE_WIDTH = 2.0  # a rejected box this many heights wide holds no one character (see
+# SPLIT_MAX_PIECE): it is split into its best pieces whatever their confidence (a fused cramped word)
 
 
 def confidence(probs, one):
@@ -98,10 +100,10 @@ def _tight(mask, y1, x1):
     return np.array([y1 + ys.min(), x1 + xs.min(), y1 + ys.max() + 1, x1 + xs.max() + 1])
 
 
-def best_pieces(sub, ids, ref, conf_whole, backend):
+def best_pieces(sub, ids, ref, conf_whole, backend, min_conf=SPLIT_PIECE_CONF):
     """Segmentation by recognition of one wide box: over the cut columns, the sequence of pieces with
     the highest product of classifier confidences, each piece past the first paying 1 / PIECE_MARGIN and
-    none below SPLIT_PIECE_CONF.
+    none below min_conf.
     Returns [(mask, probabilities)] for two or more pieces, or None when the whole box reads best."""
     w = sub.shape[1]
     bounds = [0] + cut_columns(np.isin(sub, ids), ref) + [w]
@@ -113,7 +115,7 @@ def best_pieces(sub, ids, ref, conf_whole, backend):
         return None
     p, one = backend.read(np.stack([glyph.render_mask(masks[s]) for s in spans]))
     probs, conf = dict(zip(spans, p)), dict(zip(spans, confidence(p, one)))
-    conf = {s: c for s, c in conf.items() if c >= SPLIT_PIECE_CONF}
+    conf = {s: c for s, c in conf.items() if c >= min_conf}
     best = {0: (1.0, [])}  # boundary index -> (score, spans so far)
     for j in range(1, len(bounds)):
         options = [(best[i][0] * conf[(i, j)] / PIECE_MARGIN, best[i][1] + [(i, j)])
@@ -128,8 +130,9 @@ def best_pieces(sub, ids, ref, conf_whole, backend):
 
 def split_touching_characters(page, backend, probs, one):
     """Split each box wider than SPLIT_MIN_WIDTH heights that the classifier doubts is one character
-    (touching letters) into the pieces best_pieces reads as more likely. Returns the probabilities, one
-    row per box."""
+    (touching letters) into the pieces best_pieces reads as more likely; one wider than
+    SPLIT_FORCE_WIDTH into its best pieces even when they read doubtfully. Returns the probabilities,
+    one row per box."""
     h = page.info.get("char_height", 1.0)
     boxes, probs = list(page.boxes), list(probs)
     for li, line in enumerate(page.lines):
@@ -139,8 +142,10 @@ def split_touching_characters(page, backend, probs, one):
             ref = max(y2 - y1, 0.7 * h)
             if x2 - x1 < SPLIT_MIN_WIDTH * ref or one[b] >= SPLIT_ONLY_REJECTED:
                 continue
+            forced = x2 - x1 >= SPLIT_FORCE_WIDTH * ref
             pieces = best_pieces(page.labels[y1:y2, x1:x2], page.comp_ids[b], ref,
-                                 confidence(probs[b], one[b]), backend)
+                                 0.0 if forced else confidence(probs[b], one[b]), backend,
+                                 min_conf=0.0 if forced else SPLIT_PIECE_CONF)
             if pieces is None:
                 continue
             boxes[b], probs[b] = _tight(pieces[0][0], y1, x1), pieces[0][1]
