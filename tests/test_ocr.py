@@ -389,3 +389,18 @@ def test_skew_of_cramped_writing_on_ruled_paper(angle):
             d.line([x, y - 80, x + 25, y, x + 50, y - 80], fill=255, width=5)
     mask = np.asarray(im.rotate(angle, expand=True)) > 127
     assert abs(abs(segment.estimate_skew(mask)) - abs(angle)) < 1.0
+
+
+def test_word_spaces_in_cramped_writing_where_boxes_hold_several_letters():
+    # height-40 boxes; letters gaps 0-2 px, word gaps 24 px (0.6 heights); most boxes are fused words
+    # two to three heights wide, so their median width is no letter width
+    h, widths, gaps = 40, [100, 30, 110, 90, 28, 120], [1, 24, 2, 24, 0]
+    boxes, x = [], 10
+    for w, g in zip(widths, gaps + [0]):
+        boxes.append([10, x, 10 + h, x + w])
+        x += w + g
+    boxes = np.array(boxes)
+    assert segment.find_spaces(boxes, list(range(6)), h) == [False, False, True, False, True, False]
+    # ordinary writing, letters 0.7 heights wide: gaps of a fifth of a letter are no spaces
+    boxes = np.array([[10, 10 + 34 * k, 50, 38 + 34 * k] for k in range(6)])
+    assert segment.find_spaces(boxes, list(range(6)), h) == [False] * 6

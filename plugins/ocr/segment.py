@@ -407,9 +407,11 @@ def _gap_threshold(gaps):
 
 
 def _line_gaps(boxes, line, h_med):
+    """Gaps between neighbouring boxes in letter widths: the line's median box width, kept within
+    0.5-1 character height (in cramped writing most boxes hold several touching letters)."""
     gaps = np.array([boxes[b, 1] - boxes[a, 3] for a, b in zip(line, line[1:])], float)
     widths = np.array([boxes[k, 3] - boxes[k, 1] for k in line], float)
-    return gaps / max(np.median(widths), 0.5 * h_med)
+    return gaps / np.clip(np.median(widths), 0.5 * h_med, h_med)
 
 
 def find_spaces(boxes, line, h_med, page_threshold=None):
