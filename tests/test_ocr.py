@@ -404,3 +404,32 @@ def test_word_spaces_in_cramped_writing_where_boxes_hold_several_letters():
     # ordinary writing, letters 0.7 heights wide: gaps of a fifth of a letter are no spaces
     boxes = np.array([[10, 10 + 34 * k, 50, 38 + 34 * k] for k in range(6)])
     assert segment.find_spaces(boxes, list(range(6)), h) == [False] * 6
+
+
+def test_writing_in_a_shadow_across_the_sheet_is_read():
+    # four lines of nine 'V's; a soft shadow (the phone's) halves the paper's brightness over the right
+    # of lines 2-4: as dark as a desk, a quarter of the frame, with 12 of the 36 characters inside
+    from PIL import ImageDraw
+    from scipy import ndimage as ndi
+    im = Image.new("L", (1400, 1300), 215)
+    d = ImageDraw.Draw(im)
+    for li in range(4):
+        for k in range(9):
+            x, y = 100 + k * 90 + (k // 3) * 60, 120 + li * 170
+            d.line([x, y, x + 25, y + 80, x + 50, y], fill=50, width=5)
+    yy, xx = np.mgrid[0:1300, 0:1400]
+    shade = ndi.gaussian_filter(((xx > 500) & (yy > 250) & (yy < 750)).astype(np.float32), 12)
+    found = segment.find_letters(np.asarray(im, np.float32) * (1 - 0.5 * shade))
+    assert found.info.get("surround_rejected")
+    assert [len(line) for line in found.lines] == [9, 9, 9, 9]
+    assert found.spaces[3] == [False, False, False, True, False, False, True, False, False]
+
+
+def test_flat_ink_on_flat_paper():
+    # drawn, not photographed: every stroke pixel equally dark (no spread for Otsu), half of it in shade
+    from scipy import ndimage as ndi
+    page = np.asarray(_v_page(paper=215, ink=50), np.float32)
+    yy, xx = np.mgrid[0:page.shape[0], 0:page.shape[1]]
+    shade = ndi.gaussian_filter((yy + 0.8 * xx > 700).astype(np.float32), 12)
+    found = segment.find_letters(page * (1 - 0.5 * shade))
+    assert [len(line) for line in found.lines] == [6, 9, 4]

@@ -169,7 +169,9 @@ def ink_mask(norm, paper):
     strong = _stroke_darkness(d, paper, med + 3 * noise)
     if strong.size > 50:
         # Otsu between faint marks and ink, capped below the ink's own level (uniform ink has no spread)
-        hi = min(threshold_otsu(strong), 0.6 * np.percentile(strong, 90))
+        hi = 0.6 * np.percentile(strong, 90)
+        if np.ptp(strong) > 1e-3:  # Otsu needs a spread (flat ink on flat paper has none)
+            hi = min(threshold_otsu(strong), hi)
     else:
         hi = 1.0
     hi = max(hi, med + 8 * noise, 0.12)
@@ -444,9 +446,9 @@ def find_letters(image, work_side=WORK_SIDE):
         grey = _resize(grey, (round(grey.shape[0] * scale), round(grey.shape[1] * scale)))
     paper, surround = find_paper(grey)
     page = _segment(grey, paper, surround, scale)
-    if surround and (paper.mean() < 0.5 or _text_score(page) < 10):
-        # The brightest region is not always the sheet (grey paper on a white table): if the whole
-        # frame reads as more text lines of two or more characters, it was not.
+    if surround:
+        # The brightest region is not always the sheet (grey paper on a white table, a shadow across
+        # the sheet): if the whole frame reads as more text lines of two or more characters, it was not.
         whole = _segment(grey, np.ones_like(paper), False, scale)
         if _text_score(whole) > 1.5 * _text_score(page) + 2:
             whole.info["surround_rejected"] = True
