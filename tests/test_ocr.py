@@ -433,3 +433,18 @@ def test_flat_ink_on_flat_paper():
     shade = ndi.gaussian_filter((yy + 0.8 * xx > 700).astype(np.float32), 12)
     found = segment.find_letters(page * (1 - 0.5 * shade))
     assert [len(line) for line in found.lines] == [6, 9, 4]
+
+
+@pytest.mark.parametrize("shrink", [0.5, 0.3])
+def test_a_small_photo_is_enlarged_so_its_glyphs_look_like_the_full_size_ones(shrink, monkeypatch):
+    # a page photographed at a third or half the resolution: read at its own size, its 2-3 px strokes
+    # binarise blocky and the redrawn glyphs drift from those of the full-size page
+    im = _v_page(paper=215, ink=50)
+    full = task.crops(segment.find_letters(np.asarray(im, np.float32)))
+    small = np.asarray(im.resize((int(1400 * shrink), int(900 * shrink)), Image.BILINEAR), np.float32)
+    page = segment.find_letters(small)
+    assert page.info["scale"] == segment.MAX_UPSCALE and len(page.boxes) == 19
+    enlarged = np.abs(task.crops(page) - full).mean()
+    monkeypatch.setattr(segment, "MAX_UPSCALE", 1.0)
+    own_size = np.abs(task.crops(segment.find_letters(small)) - full).mean()
+    assert enlarged < 0.8 * own_size

@@ -12,6 +12,7 @@ from skimage import measure, morphology
 from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 
 WORK_SIDE = 2000  # longer side of the working image (px)
+MAX_UPSCALE = 2.0  # a smaller photo is enlarged up to this much: its thin strokes then binarise smoothly
 MIN_CHAR_PX = 10  # at WORK_SIDE: smaller "characters" are texture, and could not be read anyway
 MAX_PIXELS = 120_000_000
 
@@ -441,8 +442,8 @@ def find_all_spaces(boxes, lines, h_med):
 def find_letters(image, work_side=WORK_SIDE):
     """Page image (RGB/RGBA/grey array) -> Page with boxes [y1, x1, y2, x2] and a black-on-white bw."""
     grey = to_grey(image)
-    scale = min(1.0, work_side / max(grey.shape))
-    if scale < 1.0:
+    scale = min(MAX_UPSCALE, work_side / max(grey.shape))
+    if scale != 1.0:
         grey = _resize(grey, (round(grey.shape[0] * scale), round(grey.shape[1] * scale)))
     paper, surround = find_paper(grey)
     page = _segment(grey, paper, surround, scale)
