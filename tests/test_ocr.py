@@ -417,12 +417,18 @@ def test_writing_in_a_shadow_across_the_sheet_is_read():
         for k in range(9):
             x, y = 100 + k * 90 + (k // 3) * 60, 120 + li * 170
             d.line([x, y, x + 25, y + 80, x + 50, y], fill=50, width=5)
+    d.line([100, 800, 125, 880, 150, 800], fill=50, width=5)  # a fifth line: one character
+    d.line([1250, 1150, 1250, 1220], fill=50, width=6)  # and far below the writing, a lone stray bar
     yy, xx = np.mgrid[0:1300, 0:1400]
     shade = ndi.gaussian_filter(((xx > 500) & (yy > 250) & (yy < 750)).astype(np.float32), 12)
     found = segment.find_letters(np.asarray(im, np.float32) * (1 - 0.5 * shade))
-    assert found.info.get("surround_rejected")
-    assert [len(line) for line in found.lines] == [9, 9, 9, 9]
+    assert found.info.get("surround_rejected") and found.info["lone_marks_dropped"] == 1
+    assert [len(line) for line in found.lines] == [9, 9, 9, 9, 1]
     assert found.spaces[3] == [False, False, False, True, False, False, True, False, False]
+    assert sorted(k for line in found.lines for k in line) == list(range(len(found.boxes)))
+    bar = found.bw[int(1150 * found.info["scale"]):int(1220 * found.info["scale"]),
+                   int(1240 * found.info["scale"]):int(1260 * found.info["scale"])]
+    assert bar.size and bar.min() == 1.0  # the bar is gone from the black-on-white image too
 
 
 def test_flat_ink_on_flat_paper():

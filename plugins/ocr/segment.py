@@ -453,7 +453,32 @@ def find_letters(image, work_side=WORK_SIDE):
         whole = _segment(grey, np.ones_like(paper), False, scale)
         if _text_score(whole) > 1.5 * _text_score(page) + 2:
             whole.info["surround_rejected"] = True
-            return whole
+            return _drop_lone_marks_off_the_text(whole)
+    return page
+
+
+def _drop_lone_marks_off_the_text(page, beyond=(3.0, 2.0)):
+    """A whole-frame reading also sees the sheet's edges and what lies on the desk: a mark alone in its
+    line more than beyond = (3, 2) character heights above or below, or beside, the block of lines of two
+    or more characters is one of those, not writing."""
+    h, b = page.info["char_height"], page.boxes
+    text = [k for line in page.lines if len(line) >= 2 for k in line]
+    if not text:
+        return page
+    top, left = b[text, 0].min() - beyond[0] * h, b[text, 1].min() - beyond[1] * h
+    bottom, right = b[text, 2].max() + beyond[0] * h, b[text, 3].max() + beyond[1] * h
+    keep = [li for li, line in enumerate(page.lines) if len(line) >= 2 or (
+        b[line[0], 0] >= top and b[line[0], 2] <= bottom and b[line[0], 1] >= left and b[line[0], 3] <= right)]
+    if len(keep) == len(page.lines):
+        return page
+    page.info["lone_marks_dropped"] = len(page.lines) - len(keep)
+    order = [k for li in keep for k in page.lines[li]]
+    new_index = {k: i for i, k in enumerate(order)}
+    dropped = [c for li in set(range(len(page.lines))) - set(keep) for k in page.lines[li] for c in page.comp_ids[k]]
+    page.bw[np.isin(page.labels, dropped)] = 1.0
+    page.boxes, page.comp_ids = b[order], [page.comp_ids[k] for k in order]
+    page.lines = [[new_index[k] for k in page.lines[li]] for li in keep]
+    page.spaces = [page.spaces[li] for li in keep]
     return page
 
 
