@@ -111,10 +111,12 @@ def cmd_data(argv):
                     help="also re-photograph the sample pages (rotation, perspective, dark desk)")
     mk.add_argument("--touching", action="store_true",
                     help="cramped writing: neighbouring letters of a word often touch")
+    mk.add_argument("--degrade", choices=["low-res", "shadow"],
+                    help="as phones pass photos on: low-res (40-55 %% size, JPEG 55-80), or a soft shadow across")
     a = p.parse_args(argv)
     from fastnn_plugins.ocr.synth import make_pages_command
     try:
-        make_pages_command(resolve_root(a.data), a.out, a.n, a.seed, a.rephotograph, a.touching)
+        make_pages_command(resolve_root(a.data), a.out, a.n, a.seed, a.rephotograph, a.touching, a.degrade)
     except DataError as exc:
         print(f"fastnn data: {exc}", file=sys.stderr)
         return 1

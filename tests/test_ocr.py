@@ -454,3 +454,15 @@ def test_a_small_photo_is_enlarged_so_its_glyphs_look_like_the_full_size_ones(sh
     monkeypatch.setattr(segment, "MAX_UPSCALE", 1.0)
     own_size = np.abs(task.crops(segment.find_letters(small)) - full).mean()
     assert enlarged < 0.8 * own_size
+
+
+def test_photo_degradations_for_the_robustness_sets():
+    rng = np.random.default_rng(3)
+    img = np.full((400, 600, 3), 200, np.uint8)
+    small = synth.low_resolution(img, rng)
+    assert 0.39 <= small.shape[0] / 400 <= 0.56 and abs(small.shape[1] / 600 - small.shape[0] / 400) < 0.01
+    shaded = synth.shadow(img, rng).astype(float).mean(2)
+    lo, hi = np.percentile(shaded, [2, 98])
+    assert abs(hi - 200) <= 3 and 0.43 * 200 <= lo <= 0.67 * 200  # paper as it was; 35-55 % darker
+    with pytest.raises(ValueError, match="unknown degradation"):
+        synth.make_pages(None, 1, degrade="fog")

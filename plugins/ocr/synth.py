@@ -4,6 +4,7 @@ Pages are composed from held-out (test-split, writer-disjoint) characters of the
 spacing, slope, ink, paper, lighting, rotation, perspective, a dark desk, clutter (a pen, a fragment of
 another sheet). The sample pages can also be "re-photographed" by the same transformations.
 """
+import io
 import json
 import os
 
@@ -146,9 +147,39 @@ def _perspective_coeffs(W, H, jitter):
     return np.linalg.solve(np.array(A), np.array(b))
 
 
-def make_pages(root, n, seed=0, rephotograph_from=None, touching=False):
+def _jpeg(img, quality):
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="JPEG", quality=int(quality))
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def low_resolution(img, rng):
+    """The photo as a messenger app passes it on: 40-55 % of its size, JPEG quality 55-80."""
+    f = rng.uniform(0.4, 0.55)
+    small = Image.fromarray(img).resize((int(img.shape[1] * f), int(img.shape[0] * f)), Image.BILINEAR)
+    return _jpeg(np.asarray(small), rng.integers(55, 81))
+
+
+def shadow(img, rng):
+    """A soft shadow (the phone's, a hand's) across the photo: 35-55 % darker beyond a straight edge at any
+    angle, through a point 30-70 % across, with a penumbra 1-5 % of the frame wide; JPEG quality 85."""
+    H, W = img.shape[:2]
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    a, c = rng.uniform(0, 2 * np.pi), rng.uniform(0.3, 0.7)
+    d = (xx / W - c) * np.cos(a) + (yy / H - c) * np.sin(a)
+    dark = rng.uniform(0.35, 0.55) / (1 + np.exp(-d / rng.uniform(0.01, 0.05)))
+    return _jpeg(np.clip(img * (1 - dark)[..., None], 0, 255).astype(np.uint8), 85)
+
+
+DEGRADATIONS = {"low-res": low_resolution, "shadow": shadow}
+
+
+def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=None):
     """[(name, RGB array, ground-truth lines)]: n synthetic photos, plus re-photographed sample pages;
-    touching=True writes cramped words whose letters often touch."""
+    touching=True writes cramped words whose letters often touch; degrade: a DEGRADATIONS name applied
+    to every photo."""
+    if degrade is not None and degrade not in DEGRADATIONS:
+        raise ValueError(f"unknown degradation {degrade!r}; choose from {', '.join(DEGRADATIONS)}")
     rng = np.random.default_rng(seed)
     bank = _glyph_bank(root)
     out = []
@@ -171,6 +202,9 @@ def make_pages(root, n, seed=0, rephotograph_from=None, touching=False):
         img = photograph(page, rng, clutter=False)
         stem = os.path.splitext(os.path.basename(path))[0]
         out.append((f"rephoto_{stem}.png", img, truth["lines"]))
+    if degrade is not None:  # a generator of its own: the same seed gives the same pages as without
+        drng = np.random.default_rng([seed, 1])
+        out = [(name, DEGRADATIONS[degrade](img, drng), lines) for name, img, lines in out]
     return out
 
 
@@ -186,9 +220,9 @@ def write_pages(pages, out):
     return out
 
 
-def make_pages_command(root, out, n, seed, rephotograph, touching=False):
+def make_pages_command(root, out, n, seed, rephotograph, touching=False, degrade=None):
     from fastnn.data.formats import load_pages
     samples = load_pages(root) if rephotograph else []
-    pages = make_pages(root, n, seed, [(p, t) for p, t in samples if t], touching)
+    pages = make_pages(root, n, seed, [(p, t) for p, t in samples if t], touching, degrade)
     write_pages(pages, out)
     print(f"wrote {len(pages)} pages with ground_truth.json to {out}")
