@@ -466,3 +466,15 @@ def test_photo_degradations_for_the_robustness_sets():
     assert abs(hi - 200) <= 3 and 0.43 * 200 <= lo <= 0.67 * 200  # paper as it was; 35-55 % darker
     with pytest.raises(ValueError, match="unknown degradation"):
         synth.make_pages(None, 1, degrade="fog")
+
+
+def test_not_desk_keeps_the_shadowed_sheet_and_leaves_out_a_dark_desk():
+    grey = np.full((600, 900), 0.12, np.float32)  # a dark desk
+    grey[100:500, 150:750] = 0.85  # the sheet...
+    grey[300:500, 150:750] = 0.42  # ...its lower half in shadow, half as bright
+    grey[120:160, 200:205] = 0.1  # and a stroke of ink on it
+    paper = np.zeros(grey.shape, bool)
+    paper[105:295, 155:745] = True  # the bright part is what find_paper takes for the sheet
+    lit = segment.not_desk(grey, paper)
+    assert lit[320:480, 170:730].all() and lit[120:160, 200:205].all()  # shadowed sheet and ink: in
+    assert not lit[:80].any() and not lit[:, :130].any() and not lit[520:].any()  # the desk: out

@@ -115,6 +115,20 @@ def find_paper(grey):
     return _resize(sheet.astype(np.float32), grey.shape) > 0.5, True
 
 
+DESK_LEVEL = 0.35  # paper in shadow keeps more of the lit sheet's brightness than this; a dark desk less
+
+
+def not_desk(grey, paper):
+    """The sheet plus whatever is at least DESK_LEVEL as bright as it (its background, ink closed away):
+    a shadowed part of the sheet, a light table; not a dark desk, whose texture, divided by its own dark
+    background, looks like ink."""
+    f = max(1, max(grey.shape) // 250)
+    bg = ndi.grey_closing(_block_mean(grey, f), size=(9, 9))
+    ref = np.median(bg[_block_mean(paper.astype(np.float32), f) > 0.5]) if paper.any() else bg.max()
+    lit = _resize((bg >= DESK_LEVEL * ref).astype(np.float32), grey.shape) > 0.5
+    return lit | paper
+
+
 def flatten(grey, paper, outside=1.0):
     """Divide by a background estimate (closing removes ink): paper -> ~1 under any shading. Beyond the
     sheet: `outside`, or with None the frame divided by the sheet's background too."""
@@ -450,7 +464,8 @@ def find_letters(image, work_side=WORK_SIDE):
     if surround:
         # The brightest region is not always the sheet (grey paper on a white table, a shadow across
         # the sheet): if the whole frame reads as more text lines of two or more characters, it was not.
-        whole = _segment(grey, np.ones_like(paper), False, scale)
+        lit = not_desk(grey, paper)
+        whole = _segment(grey, lit, not lit.all(), scale)
         if _text_score(whole) > 1.5 * _text_score(page) + 2:
             whole.info["surround_rejected"] = True
             return _drop_lone_marks_off_the_text(whole)
