@@ -463,7 +463,7 @@ def find_letters(image, work_side=WORK_SIDE):
     page = _segment(grey, paper, surround, scale)
     if surround:
         # The brightest region is not always the sheet (grey paper on a white table, a shadow across
-        # the sheet): if the whole frame reads as more text lines of two or more characters, it was not.
+        # the sheet): if all but a dark desk reads as more text lines of two or more characters, it was not.
         lit = not_desk(grey, paper)
         whole = _segment(grey, lit, not lit.all(), scale)
         if _text_score(whole) > 1.5 * _text_score(page) + 2:
@@ -473,7 +473,7 @@ def find_letters(image, work_side=WORK_SIDE):
 
 
 def _drop_lone_marks_off_the_text(page, beyond=(3.0, 2.0)):
-    """A whole-frame reading also sees the sheet's edges and what lies on the desk: a mark alone in its
+    """A reading beyond the bright sheet also sees its edges and what lies on the desk: a mark alone in its
     line more than beyond = (3, 2) character heights above or below, or beside, the block of lines of two
     or more characters is one of those, not writing."""
     h, b = page.info["char_height"], page.boxes
