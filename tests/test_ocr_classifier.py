@@ -39,6 +39,10 @@ def test_classifier_is_trained_once_then_cached(tmp_path, monkeypatch, rng):
     again, info2 = classifier.get_classifier("unused", "mlp", cache_dir=str(tmp_path), epochs=3)
     np.testing.assert_allclose(again.predict_proba(splits["test"][0]), probs, rtol=1e-5)
     assert info2 == info
+    # a model cached before its backend's training changed is not used
+    monkeypatch.setattr(classifier.MLPBackend, "revision", classifier.MLPBackend.revision + "x")
+    with pytest.raises(AssertionError, match="should have loaded"):
+        classifier.get_classifier("unused", "mlp", cache_dir=str(tmp_path), epochs=3)
 
 
 def test_cnn_checkpoint_roundtrip_and_corrupt_file(tmp_path, rng):

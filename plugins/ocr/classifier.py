@@ -126,6 +126,7 @@ def torch_available():
 
 class Reader:
     """What OCR asks of a backend: read(glyphs) -> (probabilities of the 36 characters, P(one character))."""
+    revision = ""  # bumped when training changes, so a model cached by older code is not used
 
     def read(self, glyphs):
         p = self._softmax(glyphs)
@@ -139,8 +140,10 @@ class Reader:
 
 
 class MLPBackend(Reader):
-    """numba core: 1024-512-256-37 relu MLP trained with Adam on the canonical glyphs."""
+    """numba core: 1024-512-256-37 relu MLP trained with Adam on the canonical glyphs, the learning rate
+    falling from 5e-4 to 0 on a half cosine (at a constant rate validation accuracy swung 0.78-0.81)."""
     name = "mlp"
+    revision = "2"
 
     def __init__(self, model=None):
         self.model = model
@@ -156,6 +159,7 @@ class MLPBackend(Reader):
         hist = {"valid_acc": []}
         opt = Adam(5e-4)
         for epoch in range(epochs):
+            opt.lr = 5e-4 * 0.5 * (1 + np.cos(np.pi * epoch / epochs))
             # mild shift augmentation: each epoch sees the glyphs moved by up to 1 px
             dy, dx = rng.integers(-1, 2, 2)
             Xa = np.roll(np.roll(x, dy, 1), dx, 2).reshape(len(x), -1)
@@ -289,7 +293,7 @@ def get_classifier(root, which="auto", cache_dir=CACHE_DIR, progress=None, seed=
         raise DataError("--model cnn needs torch: run `python scripts/install_torch.py` (or use --model mlp)")
     cls, ext = BACKENDS[which]
     splits, dataset, key = training_glyphs(root, cache_dir, progress)
-    config = f"{which}-{key}-s{seed}-e{epochs}"
+    config = f"{which}{cls.revision}-{key}-s{seed}-e{epochs}"
     path = os.path.join(cache_dir, f"ocr-{config}.{ext}")
     meta_path = path + ".json"
     if os.path.exists(path) and os.path.exists(meta_path) and not retrain:
