@@ -465,10 +465,10 @@ def find_letters(image, work_side=WORK_SIDE):
         # The brightest region is not always the sheet (grey paper on a white table, a shadow across
         # the sheet): if all but a dark desk reads as more text lines of two or more characters, it was not.
         lit = not_desk(grey, paper)
-        whole = _segment(grey, lit, not lit.all(), scale)
-        if _text_score(whole) > 1.5 * _text_score(page) + 2:
-            whole.info["surround_rejected"] = True
-            return _drop_lone_marks_off_the_text(whole)
+        wider = _segment(grey, lit, not lit.all(), scale)
+        if _text_score(wider) > 1.5 * _text_score(page) + 2:
+            wider.info["surround_rejected"] = True
+            return _drop_lone_marks_off_the_text(wider)
     return page
 
 
@@ -482,15 +482,15 @@ def _drop_lone_marks_off_the_text(page, beyond=(3.0, 2.0)):
         return page
     top, left = b[text, 0].min() - beyond[0] * h, b[text, 1].min() - beyond[1] * h
     bottom, right = b[text, 2].max() + beyond[0] * h, b[text, 3].max() + beyond[1] * h
-    keep = [li for li, line in enumerate(page.lines) if len(line) >= 2 or (
+    off = [line[0] for line in page.lines if len(line) == 1 and not (
         b[line[0], 0] >= top and b[line[0], 2] <= bottom and b[line[0], 1] >= left and b[line[0], 3] <= right)]
-    if len(keep) == len(page.lines):
+    if not off:
         return page
-    page.info["lone_marks_dropped"] = len(page.lines) - len(keep)
+    page.info["lone_marks_dropped"] = len(off)
+    keep = [li for li, line in enumerate(page.lines) if line[0] not in off]
     order = [k for li in keep for k in page.lines[li]]
     new_index = {k: i for i, k in enumerate(order)}
-    dropped = [c for li in set(range(len(page.lines))) - set(keep) for k in page.lines[li] for c in page.comp_ids[k]]
-    page.bw[np.isin(page.labels, dropped)] = 1.0
+    page.bw[np.isin(page.labels, [c for k in off for c in page.comp_ids[k]])] = 1.0
     page.boxes, page.comp_ids = b[order], [page.comp_ids[k] for k in order]
     page.lines = [[new_index[k] for k in page.lines[li]] for li in keep]
     page.spaces = [page.spaces[li] for li in keep]
