@@ -25,6 +25,7 @@ MNIST_DIGITS = 12000  # MNIST adds digit writers; capped so digits do not swamp 
 PAIR_FRACTION = 0.12  # touching pairs added to the train and test splits, as a fraction of their size
 WIDE_FRACTION = 0.08  # and single characters stretched wide: width alone must not mean "two"
 REJECT = 36  # class index of "not one character"
+MLP_LR = 5e-4  # the MLP backend's starting learning rate (Adam), decayed to 0 on a half cosine
 N_OUT = 37
 
 
@@ -157,9 +158,9 @@ class MLPBackend(Reader):
         self.model = mlp([1024, 512, 256, N_OUT], hidden="relu", rng=rng)
         bar = progress(total=epochs, desc="training mlp") if progress else None
         hist = {"valid_acc": []}
-        opt = Adam(5e-4)
+        opt = Adam(MLP_LR)
         for epoch in range(epochs):
-            opt.lr = 5e-4 * 0.5 * (1 + np.cos(np.pi * epoch / epochs))
+            opt.lr = MLP_LR * 0.5 * (1 + np.cos(np.pi * epoch / epochs))
             # mild shift augmentation: each epoch sees the glyphs moved by up to 1 px
             dy, dx = rng.integers(-1, 2, 2)
             Xa = np.roll(np.roll(x, dy, 1), dx, 2).reshape(len(x), -1)
