@@ -360,7 +360,8 @@ def test_the_tip_of_a_dark_wedge_between_two_sheets_is_no_character(ruled):
     # its shadow, a black wedge: where it is thin the sheet mask takes it in, and its tip looked like an I
     d.polygon([(1470, 560), (1561, 1200), (1440, 1200)], fill=0)
     found = segment.find_letters(np.asarray(frame))
-    assert found.info["surround_found"] and found.info.get("rules_removed", False) == ruled
+    ruling_seen = found.info.get("ruling_lines", 0) >= 3 or found.info.get("rules_removed", False)
+    assert found.info["surround_found"] and ruling_seen == ruled
     assert len(found.boxes) == 19
     assert [len(line) for line in found.lines] == [6, 9, 4]
 
@@ -478,3 +479,47 @@ def test_not_desk_keeps_the_shadowed_sheet_and_leaves_out_a_dark_desk():
     lit = segment.not_desk(grey, paper)
     assert lit[320:480, 170:730].all() and lit[120:160, 200:205].all()  # shadowed sheet and ink: in
     assert not lit[:80].any() and not lit[:, :130].any() and not lit[520:].any()  # the desk: out
+
+
+def _grid_page(angle=0.0, grid_level=150, cell=40):
+    """A squared-paper stand-in: faint grid lines every `cell` px under dark 'V' letters (_text_page)."""
+    page = _text_page([6, 9, 4]).astype(np.float32)
+    grid = np.zeros(page.shape, bool)
+    grid[::cell, :] = grid[1::cell, :] = True
+    grid[:, ::cell] = grid[:, 1::cell] = True
+    page = np.where(grid, np.minimum(page, grid_level), page)  # the ink stays on top of the grid
+    return np.asarray(Image.fromarray(page.astype(np.uint8)).rotate(angle, fillcolor=235, expand=True))
+
+
+def test_subtract_ruling_lifts_a_grid_and_keeps_strokes_across_it():
+    page = _grid_page()
+    norm = page.astype(np.float32) / 235.0
+    paper = np.ones(norm.shape, bool)
+    lifted, lines = segment.subtract_ruling(norm, paper, 0.003)
+    assert lines >= 3 + 3  # rows and columns of the grid
+    d = 1 - lifted
+    assert d[0:900:40, 10:30].max() < 0.06 and d[50:110, 0:1400:40].max() < 0.06  # grid gone between letters
+    stroke = page < 100  # the letters' own pixels, including where they cross a grid line
+    assert np.median(d[stroke]) > 0.5 and d[stroke].min() > 0.2
+    # a page with no ruling is returned as it was
+    plain = _text_page([6, 9, 4]).astype(np.float32) / 235.0
+    assert segment.subtract_ruling(plain, paper, 0.003)[0] is plain
+
+
+def test_subtract_ruling_ignores_a_dark_corner_and_sheet_edges():
+    norm = np.ones((900, 1400), np.float32)
+    norm[:300, :200] = 0.1  # a black corner of the frame
+    norm[600:602, 100:1300] = 0.85  # one faint line (a sheet's edge): no ruling
+    paper = np.ones(norm.shape, bool)
+    assert segment.subtract_ruling(norm, paper, 0.003)[0] is norm
+
+
+@pytest.mark.parametrize("angle", [0.0, 5.0])
+def test_find_letters_on_squared_paper(angle):
+    # before subtract_ruling the grid joined every letter into one mark and its removal (a band of the
+    # ink mask round each line) cut the letters apart: a grid page read as 0-170 'characters'
+    page = segment.find_letters(_grid_page(angle))
+    assert page.info.get("ruling_lines", 0) >= 6
+    assert [len(line) for line in page.lines] == [6, 9, 4]
+    assert abs(abs(page.info["skew_deg"]) - abs(angle)) < 1.0
+

@@ -208,7 +208,7 @@ def estimate_skew(mask, max_deg=25.0):
     """
     lab = measure.label(mask, connectivity=2)
     props = measure.regionprops(lab)
-    if len(props) < 3:
+    if not props:
         return 0.0
     h_med = _median_char_height(props)
     pts = []
@@ -216,14 +216,16 @@ def estimate_skew(mask, max_deg=25.0):
         y1, x1, y2, x2 = p.bbox
         if (y2 - y1) < 3 * h_med and (x2 - x1) < 3 * h_med and max(y2 - y1, x2 - x1) > 0.3 * h_med:
             pts.append(p.centroid)
+    bin_width = max(0.2 * h_med, 1.0)
     if len(pts) < SKEW_MIN_POINTS:
         pts = np.argwhere(mask)
         pts = pts[np.random.default_rng(0).permutation(len(pts))[:20000]]
+        # rules a few px thick: h_med may be a whole grid's height
+        bin_width = max(1.0, min(bin_width, 0.002 * max(mask.shape)))
     if len(pts) < 3:
         return 0.0
     pts = np.array(pts, float)
     ys, xs = pts[:, 0] - pts[:, 0].mean(), pts[:, 1] - pts[:, 1].mean()
-    bin_width = max(0.2 * h_med, 1.0)
 
     def score(deg):
         a = np.deg2rad(deg)
@@ -281,6 +283,76 @@ def remove_rules(mask, char_height, faint=None):
     vertical = _long_runs(thick.T, int(max(h / 8, 4 * char_height, 40))).T & faint
     rules |= ndi.binary_dilation(vertical, structure=np.ones((1, 3), bool))
     return mask & ~rules
+
+
+RULING_RUN = 1 / 12  # a printed line stays straight for this much of the frame's longer side
+RULING_SPAN = 0.25  # and spans at least this much of it: longer than any stroke of a character
+RULING_SPREAD = 11  # px across: a line tilted ~3 degrees by perspective still holds one straight run
+RULING_WIDTH = 7  # px: printed lines are thinner (1-4 px); a pen, a desk wedge or a marker stroke is not
+
+
+RULING_POOL = 4  # lines are first looked for at 1/4 size (max-pooled, so a 1 px line survives): cheap
+
+
+def subtract_ruling(norm, paper, noise):
+    """Printed ruling (notebook rules, a squared grid, a margin) lifted off the (deskewed) page.
+
+    The darkness that stays along a straight horizontal or vertical run of RULING_RUN of the frame (a grey
+    opening) is a printed line; with three lines or more spanning RULING_SPAN of the frame the page is
+    ruled, and the darkness of every such line, and of the shorter pieces of lines (cut by the sheet's
+    edge or a thick stroke), is subtracted. Unlike removing a band of the ink mask, this keeps the part of
+    a stroke that crosses a line and is darker than it: a grid crosses nearly every letter.
+    Returns (norm, number of spanning lines); norm itself when the page is not ruled."""
+    d = np.where(paper, 1.0 - norm, 0).astype(np.float32)
+    level = max(0.03, 4 * noise)
+    f = RULING_POOL
+    h, w = d.shape[0] // f * f, d.shape[1] // f * f
+    pooled = d[:h, :w].reshape(h // f, f, w // f, f).max(axis=(1, 3))
+    # a line max-pooled can straddle two pooled pixels: objects there are 3 pooled pixels wide or more
+    if _ruling(pooled, level, max(3, RULING_SPREAD // f), 3, False)[1] < 3:
+        return norm, 0
+    ruling, found = _ruling(d, level, RULING_SPREAD, RULING_WIDTH, True)
+    if found < 3:
+        return norm, 0
+    return np.where(paper, 1.0 - np.maximum(d - ruling, 0), norm).astype(np.float32), found
+
+
+def _ruling(d, level, spread, width, darkness):
+    """(darkness of the printed lines or None, number of lines spanning RULING_SPAN of the frame) in the
+    darkness image d; see subtract_ruling. spread, width: RULING_SPREAD and RULING_WIDTH at d's scale."""
+    side = max(d.shape)
+    run = int(max(RULING_RUN * side, 10))
+    ruling = np.zeros_like(d) if darkness else None
+    found = 0
+    # objects: dark across `width` and longer than any stroke of a letter (a pen, a desk wedge, a dark
+    # corner of the frame) are no line, and are left whole, with the band round them
+    lab, n = ndi.label(ndi.grey_opening(d, size=(width, width)) > level)
+    big = np.zeros(n + 1, bool)
+    for k, sl in enumerate(ndi.find_objects(lab), start=1):
+        big[k] = max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) >= run
+    solid = ndi.maximum_filter(big[lab], size=spread)
+    for axis in (0, 1):  # along axis 0: vertical lines; along axis 1: horizontal ones
+        line = ndi.maximum_filter1d(d, spread, axis=1 - axis)
+        line = ndi.maximum_filter1d(ndi.minimum_filter1d(line, run, axis=axis), run, axis=axis)
+        # a thick stroke crossing a line is 'solid' there: close such gaps along the line
+        on = ((line > level) & ~solid).astype(np.uint8)
+        on = ndi.minimum_filter1d(ndi.maximum_filter1d(on, run // 2, axis=axis), run // 2, axis=axis)
+        lab, n = ndi.label(on)
+        area = np.bincount(lab.ravel(), minlength=n + 1)
+        length = np.zeros(n + 1)
+        for k, sl in enumerate(ndi.find_objects(lab), start=1):
+            length[k] = sl[axis].stop - sl[axis].start
+        thin = area <= 6 * spread * length  # a dark region (a shadow, a frame's corner) is no line
+        thin[0] = False
+        found += int(np.count_nonzero(thin & (length >= RULING_SPAN * side)))
+        if darkness:
+            # subtract only from pixels on a short straight run along the line (the line itself, a stroke
+            # lying along it), so a stroke crossing it within the wide band keeps all its darkness
+            short = max(run // 4, 15)
+            local = ndi.maximum_filter1d(ndi.minimum_filter1d(ndi.maximum_filter1d(d, 5, axis=1 - axis), short,
+                                                              axis=axis), short, axis=axis)
+            ruling = np.where(thin[lab] & ~solid, np.maximum(ruling, np.minimum(line, local)), ruling)
+    return ruling, found
 
 
 def _components(mask):
@@ -539,6 +611,10 @@ def _segment(grey, paper, surround, scale):
         paper = _rotate(paper.astype(np.float32), angle, 0.0, Image.NEAREST) > 0.5
         mask, thr = ink_mask(norm, paper)
     info = {"scale": scale, "skew_deg": angle, "surround_found": surround, **thr}
+    norm, lines_found = subtract_ruling(norm, paper, thr["paper_noise"])
+    if lines_found:
+        mask, thr = ink_mask(norm, paper)
+        info.update(thr, ruling_lines=lines_found)
     lab, props = _components(mask)
     faint = ((1.0 - norm) > max(0.4 * thr["ink_low"], 8 * thr["paper_noise"])) & paper
     cleaned = remove_rules(mask, _median_char_height(props), faint)
