@@ -523,3 +523,23 @@ def test_find_letters_on_squared_paper(angle):
     assert [len(line) for line in page.lines] == [6, 9, 4]
     assert abs(abs(page.info["skew_deg"]) - abs(angle)) < 1.0
 
+
+def test_lone_marks_off_the_text_keep_a_list_of_single_digits():
+    # one line of text, then a list of single digits one below the other (each line ~2.4 heights below
+    # the last), and a pen tip far below: only the pen tip is off the text
+    boxes = [[100, 100 + 60 * i, 150, 140 + 60 * i] for i in range(3)]
+    boxes += [[100 + 120 * j, 100, 150 + 120 * j, 140] for j in range(1, 5)]
+    boxes += [[1200, 600, 1250, 640]]
+    n = len(boxes)
+    labels = np.zeros((1400, 800), int)
+    for k, (y1, x1, y2, x2) in enumerate(boxes):
+        labels[y1:y2, x1:x2] = k + 1
+    lines = [[0, 1, 2]] + [[k] for k in range(3, n)]
+    page = segment.Page(np.ones((1400, 800)), np.where(labels > 0, 0.0, 1.0), np.array(boxes), labels,
+                        [[k + 1] for k in range(n)], lines, [[False] * len(line) for line in lines],
+                        {"char_height": 50.0})
+    out = segment._drop_lone_marks_off_the_text(page)
+    assert out.info["lone_marks_dropped"] == 1
+    assert [len(line) for line in out.lines] == [3, 1, 1, 1, 1]
+    assert out.boxes[-1].tolist() == boxes[-2] and out.bw[1200:1250, 600:640].min() == 1.0
+

@@ -546,16 +546,22 @@ def find_letters(image, work_side=WORK_SIDE):
 
 def _drop_lone_marks_off_the_text(page, beyond=(3.0, 2.0)):
     """A reading beyond the bright sheet also sees its edges and what lies on the desk: a mark alone in its
-    line more than beyond = (3, 2) character heights above or below, or beside, the block of lines of two
-    or more characters is one of those, not writing."""
+    line more than beyond = (3, 2) character heights above or below, or beside, the block of writing is one
+    of those. The block starts as the lines of two or more characters and takes in, one after another,
+    the lone marks within reach of it: a list of single digits, one per line, is writing."""
     h, b = page.info["char_height"], page.boxes
     text = [k for line in page.lines if len(line) >= 2 for k in line]
     if not text:
         return page
-    top, left = b[text, 0].min() - beyond[0] * h, b[text, 1].min() - beyond[1] * h
-    bottom, right = b[text, 2].max() + beyond[0] * h, b[text, 3].max() + beyond[1] * h
-    off = [line[0] for line in page.lines if len(line) == 1 and not (
-        b[line[0], 0] >= top and b[line[0], 2] <= bottom and b[line[0], 1] >= left and b[line[0], 3] <= right)]
+    off = [line[0] for line in page.lines if len(line) == 1]
+    while True:
+        top, left = b[text, 0].min() - beyond[0] * h, b[text, 1].min() - beyond[1] * h
+        bottom, right = b[text, 2].max() + beyond[0] * h, b[text, 3].max() + beyond[1] * h
+        near = [k for k in off if b[k, 0] >= top and b[k, 2] <= bottom and b[k, 1] >= left and b[k, 3] <= right]
+        if not near:
+            break
+        text += near
+        off = [k for k in off if k not in near]
     if not off:
         return page
     page.info["lone_marks_dropped"] = len(off)
