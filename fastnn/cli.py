@@ -111,12 +111,15 @@ def cmd_data(argv):
                     help="also re-photograph the sample pages (rotation, perspective, dark desk)")
     mk.add_argument("--touching", action="store_true",
                     help="cramped writing: neighbouring letters of a word often touch")
-    mk.add_argument("--degrade", choices=["low-res", "shadow"],
-                    help="as phones pass photos on: low-res (40-55 %% size, JPEG 55-80), or a soft shadow across")
+    mk.add_argument("--degrade", choices=["low-res", "shadow", "blur"],
+                    help="as phones take and pass photos on: low-res (40-55 %% size, JPEG 55-80), a soft shadow "
+                         "across, or blur (sigma 1.2-2.5 px)")
+    mk.add_argument("--grid", action="store_true", help="squared paper: a faint grid under the writing")
     a = p.parse_args(argv)
     from fastnn_plugins.ocr.synth import make_pages_command
     try:
-        make_pages_command(resolve_root(a.data), a.out, a.n, a.seed, a.rephotograph, a.touching, a.degrade)
+        make_pages_command(resolve_root(a.data), a.out, a.n, a.seed, a.rephotograph, a.touching, a.degrade,
+                           a.grid)
     except DataError as exc:
         print(f"fastnn data: {exc}", file=sys.stderr)
         return 1

@@ -465,6 +465,10 @@ def test_photo_degradations_for_the_robustness_sets():
     shaded = synth.shadow(img, rng).astype(float).mean(2)
     lo, hi = np.percentile(shaded, [2, 98])
     assert abs(hi - 200) <= 3 and 0.43 * 200 <= lo <= 0.67 * 200  # paper as it was; 35-55 % darker
+    edge = np.zeros((100, 100, 3), np.uint8)
+    edge[:, 50:] = 255
+    soft = synth.blur(edge, rng).astype(float).mean(2)[50]
+    assert 60 < soft[49] < 135 and soft[40] < 12 and soft[60] > 243  # sigma 1.2-2.5 px: a soft edge
     with pytest.raises(ValueError, match="unknown degradation"):
         synth.make_pages(None, 1, degrade="fog")
 
@@ -543,3 +547,21 @@ def test_lone_marks_off_the_text_keep_a_list_of_single_digits():
     assert [len(line) for line in out.lines] == [3, 1, 1, 1, 1]
     assert out.boxes[-1].tolist() == boxes[-2] and out.bw[1200:1250, 600:640].min() == 1.0
 
+
+def test_squared_paper_pages_for_the_robustness_sets():
+    images = np.ones((36, 40, 30), np.float32)
+    images[:, 4:36, 13:17] = 0.0  # every class a bar: enough for a page's layout
+    bank = (images, np.arange(36))
+    page, lines = synth.compose_page(bank, np.random.default_rng(1), n_lines=3, grid=True)
+    assert lines
+    grey = page.astype(float).mean(2)
+    H, W = grey.shape
+    margin = grey[int(0.93 * H):, :]  # below the last line of text: paper and grid only
+    columns = margin.mean(0)
+    dark = np.flatnonzero(columns < np.median(columns) - 8)
+    starts = dark[np.r_[True, np.diff(dark) > 1]]
+    steps = np.diff(starts)
+    assert len(starts) > W / 60 and 29 <= np.median(steps) <= 51  # vertical grid lines every 30-50 px
+    plain, _ = synth.compose_page(bank, np.random.default_rng(1), n_lines=3)
+    plain_margin = plain.astype(float).mean(2)[int(0.93 * H):, :].mean(0)
+    assert np.count_nonzero(plain_margin < np.median(plain_margin) - 8) == 0  # and none without grid=True

@@ -49,9 +49,9 @@ LETTER_GAP = (0.12, 0.35)  # gap between letters of a word, in character heights
 TOUCHING_GAP = (-0.08, 0.08)  # cramped writing: about half the neighbours touch or overlap
 
 
-def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter_gap=LETTER_GAP):
+def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter_gap=LETTER_GAP, grid=False):
     """(RGB uint8 page image, list of text lines) with dark ink on paper, no surround yet; ruled=True
-    draws notebook rules under the text lines."""
+    draws notebook rules under the text lines, grid=True a squared paper's grid under everything."""
     H, W = size
     n_lines = n_lines or int(rng.integers(3, 7))
     lines = _line_texts(rng, n_lines)
@@ -95,9 +95,31 @@ def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter
     light = 1.0 - rng.uniform(0, 0.25) * (xx / W if rng.random() < 0.5 else yy / H)  # shading gradient
     strength = rng.uniform(0.6, 1.0)
     cover = ink[..., None] * strength
+    paper = np.broadcast_to(paper, (H, W, 3))
+    if grid:
+        paper = _grid(paper, rng)
     img = (paper * (1 - cover) + ink_rgb * cover) * light[..., None]
     img += rng.normal(0, 3, img.shape)
     return np.clip(img, 0, 255).astype(np.uint8), kept
+
+
+GRID_COLOURS = np.array([[120, 160, 220], [150, 150, 150], [110, 170, 200]], np.float32)  # blue, grey, teal
+
+
+def _grid(paper, rng):
+    """Squared paper: lines 1-2 px wide every 30-50 px (a 5 mm grid under letters 7-14 mm tall), in a light
+    colour at 35-70 % strength; they only darken the paper."""
+    H, W = paper.shape[:2]
+    step, width = rng.uniform(30, 50), int(rng.integers(1, 3))
+    lines = np.zeros((H, W), np.float32)
+    off = rng.uniform(0, step, 2)
+    for y in np.arange(off[0], H, step):
+        lines[int(y):int(y) + width] = 1
+    for x in np.arange(off[1], W, step):
+        lines[:, int(x):int(x) + width] = 1
+    a = (lines * rng.uniform(0.35, 0.7))[..., None]
+    colour = GRID_COLOURS[rng.integers(0, len(GRID_COLOURS))]
+    return np.minimum(paper, paper * (1 - a) + colour * a)
 
 
 def photograph(page, rng, angle=None, desk=True, clutter=True, perspective=True):
@@ -171,13 +193,19 @@ def shadow(img, rng):
     return _jpeg(np.clip(img * (1 - dark)[..., None], 0, 255).astype(np.uint8), 85)
 
 
-DEGRADATIONS = {"low-res": low_resolution, "shadow": shadow}
+def blur(img, rng):
+    """A photo slightly out of focus or shaken: Gaussian blur of sigma 1.2-2.5 px, JPEG quality 85."""
+    s = rng.uniform(1.2, 2.5)
+    return _jpeg(np.clip(ndi.gaussian_filter(img.astype(np.float32), (s, s, 0)), 0, 255).astype(np.uint8), 85)
 
 
-def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=None):
+DEGRADATIONS = {"low-res": low_resolution, "shadow": shadow, "blur": blur}
+
+
+def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=None, grid=False):
     """[(name, RGB array, ground-truth lines)]: n synthetic photos, plus re-photographed sample pages;
     touching=True writes cramped words whose letters often touch; degrade: a DEGRADATIONS name applied
-    to every photo."""
+    to every photo; grid=True writes every page on squared paper."""
     if degrade is not None and degrade not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {degrade!r}; choose from {', '.join(DEGRADATIONS)}")
     rng = np.random.default_rng(seed)
@@ -186,7 +214,7 @@ def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=
     for i in range(n):
         kind = ["desk", "desk", "flat", "flat-rotated", "ruled-desk"][i % 5]
         page, lines = compose_page(bank, rng, ruled=kind == "ruled-desk",
-                                   letter_gap=TOUCHING_GAP if touching else LETTER_GAP)
+                                   letter_gap=TOUCHING_GAP if touching else LETTER_GAP, grid=grid)
         if kind in ("desk", "ruled-desk"):
             img = photograph(page, rng)
         elif kind == "flat-rotated":
@@ -220,9 +248,9 @@ def write_pages(pages, out):
     return out
 
 
-def make_pages_command(root, out, n, seed, rephotograph, touching=False, degrade=None):
+def make_pages_command(root, out, n, seed, rephotograph, touching=False, degrade=None, grid=False):
     from fastnn.data.formats import load_pages
     samples = load_pages(root) if rephotograph else []
-    pages = make_pages(root, n, seed, [(p, t) for p, t in samples if t], touching, degrade)
+    pages = make_pages(root, n, seed, [(p, t) for p, t in samples if t], touching, degrade, grid)
     write_pages(pages, out)
     print(f"wrote {len(pages)} pages with ground_truth.json to {out}")
