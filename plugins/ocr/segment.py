@@ -289,8 +289,6 @@ RULING_RUN = 1 / 12  # a printed line stays straight for this much of the frame'
 RULING_SPAN = 0.25  # and spans at least this much of it: longer than any stroke of a character
 RULING_SPREAD = 11  # px across: a line tilted ~3 degrees by perspective still holds one straight run
 RULING_WIDTH = 7  # px: printed lines are thinner (1-4 px); a pen, a desk wedge or a marker stroke is not
-
-
 RULING_POOL = 4  # lines are first looked for at 1/4 size (max-pooled, so a 1 px line survives): cheap
 
 
