@@ -473,6 +473,23 @@ def test_photo_degradations_for_the_robustness_sets():
         synth.make_pages(None, 1, degrade="fog")
 
 
+def test_make_pages_writes_words_from_a_file(tmp_path, shared_data):
+    (tmp_path / "words.txt").write_text("don't stop, 2026!\nDON'T\n")
+    assert synth.read_words(str(tmp_path / "words.txt")) == ["DONT", "STOP", "2026", "DONT"]
+    assert cli.main(["data", "make-pages", "--data", shared_data, "--out", str(tmp_path / "p"), "--n", "2",
+                     "--words", str(tmp_path / "words.txt")]) == 0
+    truth = json.loads((tmp_path / "p" / "ground_truth.json").read_text())
+    words = {w for k, v in truth.items() if k != "_note" for line in v["lines"] for w in line.split()}
+    # a line running off the page is cut there, so the last word may be a prefix
+    assert {"DONT", "STOP", "2026"} & words and all(any(v.startswith(w) for v in ("DONT", "STOP", "2026"))
+                                                    for w in words)
+    (tmp_path / "empty.txt").write_text("... !!\n")
+    for bad in ("empty.txt", "absent.txt"):
+        assert cli.main(["data", "make-pages", "--data", shared_data, "--out", str(tmp_path / "q"),
+                         "--words", str(tmp_path / bad)]) == 1
+    assert not (tmp_path / "q").exists()
+
+
 def test_not_desk_keeps_the_shadowed_sheet_and_leaves_out_a_dark_desk():
     grey = np.full((600, 900), 0.12, np.float32)  # a dark desk
     grey[100:500, 150:750] = 0.85  # the sheet...

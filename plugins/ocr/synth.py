@@ -25,10 +25,25 @@ def _glyph_bank(root):
     return test.images, test.labels
 
 
-def _line_texts(rng, n_lines):
+def read_words(path):
+    """Words for synthetic pages from a text file: whitespace-separated, upper-cased, characters outside
+    A-Z/0-9 dropped (repeat a word to make it likelier)."""
+    try:
+        with open(path, errors="replace") as fh:
+            tokens = fh.read().split()
+    except OSError as exc:
+        raise ValueError(f"cannot read the word file {path}: {exc.strerror}") from exc
+    words = ["".join(c for c in t.upper() if c in CLASSES36) for t in tokens]
+    words = [w for w in words if w]
+    if not words:
+        raise ValueError(f"the word file {path} holds no word of A-Z/0-9 characters")
+    return words
+
+
+def _line_texts(rng, n_lines, vocabulary=WORDS):
     lines = []
     for _ in range(n_lines):
-        words = [WORDS[i] for i in rng.integers(0, len(WORDS), rng.integers(1, 5))]
+        words = [vocabulary[i] for i in rng.integers(0, len(vocabulary), rng.integers(1, 5))]
         lines.append(" ".join(words))
     return lines
 
@@ -49,12 +64,14 @@ LETTER_GAP = (0.12, 0.35)  # gap between letters of a word, in character heights
 TOUCHING_GAP = (-0.08, 0.08)  # cramped writing: about half the neighbours touch or overlap
 
 
-def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter_gap=LETTER_GAP, grid=False):
+def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter_gap=LETTER_GAP, grid=False,
+                 vocabulary=WORDS):
     """(RGB uint8 page image, list of text lines) with dark ink on paper, no surround yet; ruled=True
-    draws notebook rules under the text lines, grid=True a squared paper's grid under everything."""
+    draws notebook rules under the text lines, grid=True a squared paper's grid under everything;
+    words are drawn from vocabulary."""
     H, W = size
     n_lines = n_lines or int(rng.integers(3, 7))
-    lines = _line_texts(rng, n_lines)
+    lines = _line_texts(rng, n_lines, vocabulary)
     height = rng.uniform(45, 90)
     ink = np.zeros((H, W), np.float32)  # ink coverage
     y = rng.uniform(0.08, 0.15) * H
@@ -202,10 +219,10 @@ def blur(img, rng):
 DEGRADATIONS = {"low-res": low_resolution, "shadow": shadow, "blur": blur}
 
 
-def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=None, grid=False):
+def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=None, grid=False, vocabulary=WORDS):
     """[(name, RGB array, ground-truth lines)]: n synthetic photos, plus re-photographed sample pages;
     touching=True writes cramped words whose letters often touch; degrade: a DEGRADATIONS name applied
-    to every photo; grid=True writes every page on squared paper."""
+    to every photo; grid=True writes every page on squared paper; vocabulary: the words to write."""
     if degrade is not None and degrade not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {degrade!r}; choose from {', '.join(DEGRADATIONS)}")
     rng = np.random.default_rng(seed)
@@ -214,7 +231,8 @@ def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=
     for i in range(n):
         kind = ["desk", "desk", "flat", "flat-rotated", "ruled-desk"][i % 5]
         page, lines = compose_page(bank, rng, ruled=kind == "ruled-desk",
-                                   letter_gap=TOUCHING_GAP if touching else LETTER_GAP, grid=grid)
+                                   letter_gap=TOUCHING_GAP if touching else LETTER_GAP, grid=grid,
+                                   vocabulary=vocabulary)
         if kind in ("desk", "ruled-desk"):
             img = photograph(page, rng)
         elif kind == "flat-rotated":
@@ -248,9 +266,10 @@ def write_pages(pages, out):
     return out
 
 
-def make_pages_command(root, out, n, seed, rephotograph, touching=False, degrade=None, grid=False):
+def make_pages_command(root, out, n, seed, rephotograph, touching=False, degrade=None, grid=False, words=None):
     from fastnn.data.formats import load_pages
+    vocabulary = read_words(words) if words else WORDS
     samples = load_pages(root) if rephotograph else []
-    pages = make_pages(root, n, seed, [(p, t) for p, t in samples if t], touching, degrade, grid)
+    pages = make_pages(root, n, seed, [(p, t) for p, t in samples if t], touching, degrade, grid, vocabulary)
     write_pages(pages, out)
     print(f"wrote {len(pages)} pages with ground_truth.json to {out}")
