@@ -303,6 +303,47 @@ def test_wordlist_splits_words_written_without_a_visible_space(tmp_path):
     assert decode.decode_page(p, [list(range(6))], [[False] * 6], wordlist=wl) == ["QXZVKW"]
 
 
+def test_word_frequencies_weight_the_prior(tmp_path):
+    (tmp_path / "words").write_text("MARKER\nHARKEN\nBANJO\n")
+    freqs = {"marker": 7.4e-6, "harken": 1.5e-7, "email": 2e-5, "zzyzx": 1e-7, "banjo": 1e-6}
+    wl = decode.WordList(str(tmp_path / "words"), frequencies=freqs)
+    # weights (f + 1e-8) ** 0.5 among the listed 6-letter words; "email" only joins with add_common
+    w_marker, w_harken = (7.4e-6 + 1e-8) ** 0.5, (1.5e-7 + 1e-8) ** 0.5
+    p = _probs({"M": 0.4, "H": 0.6}, *[{c: 0.9} for c in "ARKE"], {"R": 0.45, "N": 0.55})
+    labels, score = wl.decode(np.log(p))
+    assert "".join(CLASSES36[k] for k in labels) == "MARKER"
+    want = np.log(p[range(6), [CLASSES36.index(c) for c in "MARKER"]]).sum() + \
+        np.log(0.85 * w_marker / (w_marker + w_harken))
+    assert score == pytest.approx(want)
+    # uniform weights read the same ink as the rarer word
+    labels, _ = decode.WordList(str(tmp_path / "words")).decode(np.log(p))
+    assert "".join(CLASSES36[k] for k in labels) == "HARKEN"
+    # ink that clearly says HARKEN still reads HARKEN: the prior ratio is only sqrt(7.4e-6 / 1.6e-7) = 6.8
+    p = _probs({"H": 0.95, "M": 0.04}, *[{c: 0.9} for c in "ARKE"], {"N": 0.95, "R": 0.04})
+    assert "".join(CLASSES36[k] for k in wl.decode(np.log(p))[0]) == "HARKEN"
+    assert 5 not in wl.by_len or "EMAIL" not in wl.by_len[5]
+    common = decode.WordList(str(tmp_path / "words"), frequencies=freqs, add_common=True)
+    assert "EMAIL" in common.by_len[5] and "ZZYZX" not in common.by_len[5]  # 1e-7 < COMMON_FREQ
+    only_common = decode.WordList(None, frequencies=freqs, add_common=True)
+    assert set(only_common.by_len[5]) == {"EMAIL", "BANJO"} and set(only_common.by_len[6]) == {"MARKER"}
+
+
+def test_load_wordlist_choices(tmp_path, monkeypatch):
+    monkeypatch.setattr(decode, "english_frequencies", lambda: {"hello": 1e-4, "world": 1e-4, "qi": 1e-6})
+    (tmp_path / "mine").write_text("Zebra\nhello\n")
+    assert decode.load_wordlist("none") == (None, "none")
+    wl, desc = decode.load_wordlist(str(tmp_path / "mine"))
+    assert set(wl.by_len[5]) == {"ZEBRA", "HELLO"} and "wordfreq" in desc  # the file's words only
+    wl, desc = decode.load_wordlist(str(tmp_path / "mine"), frequencies=False)
+    assert "wordfreq" not in desc and np.ptp(wl.log_prior[5]) == pytest.approx(np.log(10))  # proper noun 0.1
+    with pytest.raises(FileNotFoundError, match="missing.txt"):
+        decode.load_wordlist(str(tmp_path / "missing.txt"))
+    monkeypatch.setattr(decode, "default_wordlist", lambda: None)
+    wl, desc = decode.load_wordlist("auto")
+    assert set(wl.by_len[5]) == {"HELLO", "WORLD"} and set(wl.by_len[2]) == {"QI"}
+    assert decode.load_wordlist("auto", frequencies=False)[0] is None
+
+
 def _v_page(paper, ink):
     """A 1400x900 grey page with lines of 6, 9 and 4 'V' strokes 5 px wide (words of three)."""
     from PIL import ImageDraw

@@ -42,6 +42,11 @@ LONE_WORDS = "AI"
 SPACE_EVIDENCE = np.log(20.0)  # odds that a gap read as a space is one
 MISSED_SPACE = np.log(0.1)  # a space written too tight to see, between two words read as one token
 MAX_WORD = 15
+# With word frequencies (the `wordfreq` package), a listed word's prior grows with its frequency in
+# running text, tempered (a page is not a newspaper); a listed word never seen counts as FREQ_FLOOR.
+FREQ_POWER = 0.5
+FREQ_FLOOR = 1e-8
+COMMON_FREQ = 1e-6  # words this common join the list even when the system word list lacks them
 
 
 def decode_word(logp, line_type=None):
@@ -85,19 +90,45 @@ def decode_lone(logp, sequence_type=None):
     return np.array([int((logp[0] + _lone_prior()).argmax())])
 
 
+def english_frequencies():
+    """{lower-case word: frequency in English text} from the `wordfreq` package, or None without it."""
+    try:
+        import wordfreq
+    except ImportError:
+        return None
+    return wordfreq.get_frequency_dict("en", wordlist="best")
+
+
+def _clean(word):
+    # apostrophes are not in the 36-class alphabet: "don't" is written DONT on a page
+    w = word.strip().replace("'", "")
+    return w if w.isalpha() and w.isascii() and len(w) > 1 else None
+
+
 class WordList:
     """Upper-case A-Z words by length, each with a log prior; decodes a token as the likeliest of: a
-    listed word, an off-list letter string, a number, a letter/digit mix (see P_LISTED...)."""
+    listed word, an off-list letter string, a number, a letter/digit mix (see P_LISTED...).
 
-    def __init__(self, path, proper_noun_weight=PROPER_NOUN_WEIGHT):
+    path: a file of words, one per line (None: the common words only). frequencies: {word: frequency}
+    (english_frequencies()); with them each word's weight is frequency**FREQ_POWER, and with add_common
+    words of frequency >= COMMON_FREQ join the list (British spellings, "XBOX", "EMAIL")."""
+
+    def __init__(self, path=None, proper_noun_weight=PROPER_NOUN_WEIGHT, frequencies=None, add_common=False):
         weights = {}
-        with open(path, errors="ignore") as fh:
-            for w in fh:
-                # apostrophes are not in the 36-class alphabet: "don't" is written DONT on a page
-                w = w.strip().replace("'", "")
-                if w.isalpha() and w.isascii() and len(w) > 1:
-                    weight = proper_noun_weight if w[0].isupper() else 1.0
-                    weights[w.upper()] = max(weights.get(w.upper(), 0.0), weight)
+        if path is not None:
+            with open(path, errors="ignore") as fh:
+                for line in fh:
+                    w = _clean(line)
+                    if w:
+                        weight = proper_noun_weight if w[0].isupper() else 1.0
+                        weights[w.upper()] = max(weights.get(w.upper(), 0.0), weight)
+        if frequencies is not None:
+            if add_common:
+                for w, f in frequencies.items():
+                    if f >= COMMON_FREQ and _clean(w) == w:
+                        weights.setdefault(w.upper(), 1.0)
+            for w in weights:
+                weights[w] *= (frequencies.get(w.lower(), 0.0) + FREQ_FLOOR) ** FREQ_POWER
         self.by_len, self.arrays, self.log_prior = {}, {}, {}
         for w, weight in weights.items():
             self.by_len.setdefault(len(w), {})[w] = weight
@@ -131,6 +162,21 @@ class WordList:
             options.append((scores[best], 0, cand[best]))
         score, _, labels = max(options, key=lambda o: (o[0], -o[1]))
         return labels, score
+
+
+def load_wordlist(spec="auto", frequencies=True):
+    """(WordList or None, description) for --wordlist: 'auto' (the system word list plus common English
+    words, weighted by frequency when `wordfreq` is installed), 'none', or a path (its words only)."""
+    if spec == "none":
+        return None, "none"
+    freqs = english_frequencies() if frequencies else None
+    path = default_wordlist() if spec == "auto" else spec
+    if path is None and freqs is None:
+        return None, "none (no system word list; install wamerican or wordfreq)"
+    if path is not None and not os.path.isfile(path):
+        raise FileNotFoundError(f"word list {path} not found (give a file of words, 'auto' or 'none')")
+    words = WordList(path, frequencies=freqs, add_common=spec == "auto")
+    return words, f"{path or 'common English words'}{' + wordfreq frequencies' if freqs else ''}"
 
 
 def default_wordlist():

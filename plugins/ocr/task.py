@@ -26,7 +26,10 @@ def add_arguments(p):
     p.add_argument("--epochs", type=int, default=None, help="classifier training epochs (default per model)")
     p.add_argument("--no-context", action="store_true", help="per-character argmax, no word-level decoding")
     p.add_argument("--wordlist", default="auto",
-                   help="word list for corrections: a path, 'auto' (system list if present) or 'none'")
+                   help="word list for corrections: a path, 'auto' (system list plus common English words) or 'none'")
+    p.add_argument("--no-word-frequencies", action="store_true",
+                   help="treat all listed words as equally likely (default: weight by English word frequency "
+                        "when the wordfreq package is installed)")
 
 
 def crops(page):
@@ -87,8 +90,12 @@ def run(ctx):
     backend, model_info = get_classifier(ctx.data_root, a.model, progress=ctx.tqdm if ctx.progress else None,
                                          seed=ctx.seed, retrain=a.retrain, epochs=a.epochs)
     model_seconds = time.perf_counter() - t_model
-    wl_path = decode.default_wordlist() if a.wordlist == "auto" else (None if a.wordlist == "none" else a.wordlist)
-    wordlist = decode.WordList(wl_path) if wl_path and not a.no_context else None
+    wordlist, wl_desc = None, "none (--no-context)"
+    if not a.no_context:
+        try:
+            wordlist, wl_desc = decode.load_wordlist(a.wordlist, not a.no_word_frequencies)
+        except OSError as exc:
+            raise TaskError(str(exc)) from exc
     # warm the JIT/torch paths once so per-page seconds measure steady-state work
     backend.predict_proba(np.ones((1, 32, 32), np.float32))
     pages, truth_cache, times, failures = {}, {}, [], 0
@@ -126,7 +133,7 @@ def run(ctx):
     metrics = {"pages": pages, "mean_char_acc": float(np.mean(accs)) if accs else None,
                "seconds_per_page": statistics.mean(times) if times else None, "model": model_info["model"],
                "model_info": model_info, "model_load_seconds": model_seconds, "context": not a.no_context,
-               "wordlist": wl_path, "failed_pages": failures}
+               "wordlist": wl_desc, "failed_pages": failures}
     ctx.write_metrics(metrics)
     if accs:
         print(f"mean character accuracy {metrics['mean_char_acc']:.3f} over {len(accs)} page(s)")
