@@ -303,6 +303,27 @@ def test_wordlist_splits_words_written_without_a_visible_space(tmp_path):
     assert decode.decode_page(p, [list(range(6))], [[False] * 6], wordlist=wl) == ["QXZVKW"]
 
 
+def test_word_decoder_chooses_how_to_cut_a_wide_box(tmp_path):
+    (tmp_path / "words").write_text("NEURAL\nDOG\n")
+    wl = decode.WordList(str(tmp_path / "words"))
+    # N [EU touching, read whole as a doubtful D] R A L
+    p = _probs({"N": 0.9}, {"D": 0.6, "O": 0.3}, {"R": 0.9}, {"A": 0.9}, {"L": 0.9})
+    pieces = _probs({"E": 0.8}, {"U": 0.8})
+    cuts = {(1,): [(np.log(0.3), p[1][None]), (np.log(0.9 * 0.9 / 1.5), pieces)]}
+    assert decode.decode_page(p, [list(range(5))], [[False] * 5], wordlist=wl) == ["NDRAL"]
+    assert decode.decode_page(p, [list(range(5))], [[False] * 5], wordlist=wl, cuts=cuts) == ["NEURAL"]
+    # without a word list the boxes stay as the splitter left them
+    assert decode.decode_page(p, [list(range(5))], [[False] * 5], cuts=cuts) == ["NDRAL"]
+    # D [O, sure as one character] G: its cut into C + I explains the word worse
+    p = _probs({"D": 0.9}, {"O": 0.9}, {"G": 0.9})
+    cuts = {(1,): [(np.log(0.95), p[1][None]), (np.log(0.9 * 0.9 / 1.5), _probs({"C": 0.7}, {"I": 0.9}))]}
+    assert decode.decode_page(p, [[0, 1, 2]], [[False] * 3], wordlist=wl, cuts=cuts) == ["DOG"]
+    # a group the splitter cut (boxes 1 and 2) may also be read whole, as one character
+    p = _probs({"D": 0.9}, {"C": 0.5, "O": 0.4}, {"I": 0.5, "L": 0.4}, {"G": 0.9})
+    cuts = {(1, 2): [(np.log(0.2), _probs({"O": 0.9})), (np.log(0.5 * 0.5 / 1.5), p[[1, 2]])]}
+    assert decode.decode_page(p, [[0, 1, 2, 3]], [[False] * 4], wordlist=wl, cuts=cuts) == ["DOG"]
+
+
 def test_word_frequencies_weight_the_prior(tmp_path):
     (tmp_path / "words").write_text("MARKER\nHARKEN\nBANJO\n")
     freqs = {"marker": 7.4e-6, "harken": 1.5e-7, "email": 2e-5, "zzyzx": 1e-7, "banjo": 1e-6}

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from skimage import measure
 
 from fastnn.data import CLASSES36
@@ -9,8 +10,8 @@ class AspectReader:
     """A stand-in classifier: sure of one 'I' when the glyph's ink is narrow; a wide glyph is an 'M' at
     best, and may well not be one character."""
 
-    def __init__(self, sure_of_everything=False, narrow_prob=0.9):
-        self.sure_of_everything, self.narrow_prob = sure_of_everything, narrow_prob
+    def __init__(self, sure_of_everything=False, narrow_prob=0.9, wide_one=0.05):
+        self.sure_of_everything, self.narrow_prob, self.wide_one = sure_of_everything, narrow_prob, wide_one
 
     def read(self, glyphs):
         probs, one = np.full((len(glyphs), 36), 0.1 / 35), np.ones(len(glyphs))
@@ -19,7 +20,7 @@ class AspectReader:
             narrow = (np.ptp(xs) + 1) / (np.ptp(ys) + 1) < 0.75
             probs[k, CLASSES36.index("I" if narrow else "M")] = self.narrow_prob if narrow else 0.9
             if not (narrow or self.sure_of_everything):
-                one[k] = 0.05
+                one[k] = self.wide_one
         return probs, one
 
 
@@ -158,3 +159,40 @@ def test_merge_prefers_one_character_unless_two_read_piece_margin_times_better()
         repair.merge_split_characters(page, reader, probs, one)
         # 0.5 * PIECE_MARGIN = 0.75 beats 0.64 but not 0.81
         assert page.lines == ([[0]] if merged else [[0, 1]])
+
+
+def test_a_wide_box_keeps_its_other_cuts_for_the_word_decoder():
+    # three touching bars that the reader doubts (P(one) 0.3) are one M: too sure to split, but its cuts
+    # are kept
+    page = _page(_bars(3))
+    _read(page, AspectReader(wide_one=0.3))
+    assert page.lines == [[0]]
+    options = page.info["cut_alternatives"][(0,)]
+    assert len(options) > 1 and options[0][0] == pytest.approx(np.log(0.3))  # the whole box first
+    # every cut: log of the product of its pieces' P(one) (1 for a bar, 0.3 for a wider piece) less log
+    # PIECE_MARGIN per extra piece
+    for seg, p in options[1:]:
+        one = np.where(p.argmax(1) == CLASSES36.index("I"), 1.0, 0.3)
+        assert p.shape[1] == 36 and seg == pytest.approx(np.log(one).sum() - (len(p) - 1) * np.log(repair.PIECE_MARGIN))
+    assert any(len(p) == 3 and (p.argmax(1) == CLASSES36.index("I")).all() for _, p in options[1:])
+    # a box the splitter did cut lists its pieces as the group; one the reader is sure of keeps none
+    page = _page(_bars(3))
+    _read(page, AspectReader())
+    assert list(page.info["cut_alternatives"]) == [(0, 1, 2)]
+    page = _page(_bars(3))
+    _read(page, AspectReader(wide_one=repair.LATTICE_MAX_ONE))
+    assert page.info["cut_alternatives"] == {} and page.lines == [[0]]
+
+
+def test_piece_paths_ranks_cuts_by_confidence_hand_computed():
+    # bounds 0 | 1 | 2 | 3: spans (0,1) (1,2) (2,3) (0,2) (1,3); (0,3) is the whole box
+    probs = {s: np.eye(36)[0] for s in [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3)]}
+    one = {(0, 1): 0.9, (1, 2): 0.8, (2, 3): 0.9, (0, 2): 0.2, (1, 3): 0.6}
+    paths = repair.piece_paths((4, dict.fromkeys(probs), probs, one), k=6)
+    m = np.log(repair.PIECE_MARGIN)
+    want = sorted([(np.log(0.9 * 0.8 * 0.9) - 2 * m, [(0, 1), (1, 2), (2, 3)]),
+                   (np.log(0.9 * 0.6) - m, [(0, 1), (1, 3)]),
+                   (np.log(0.2 * 0.9) - m, [(0, 2), (2, 3)])], key=lambda o: -o[0])
+    assert [s for _, s in paths] == [s for _, s in want]
+    assert [seg for seg, _ in paths] == pytest.approx([seg for seg, _ in want])
+    assert [s for _, s in repair.piece_paths((4, dict.fromkeys(probs), probs, one), k=1)] == [want[0][1]]

@@ -1,4 +1,5 @@
 """From per-box class probabilities to text: word-level letter/digit consistency, optional word list."""
+import itertools
 import os
 
 import numpy as np
@@ -186,9 +187,44 @@ def default_wordlist():
     return None
 
 
-def decode_page(probs, lines, spaces, context=True, wordlist=None):
-    """Text lines from probabilities (n, 36) of boxes grouped in lines with word spaces."""
+MAX_CUT_COMBINATIONS = 64  # readings tried per word when several of its boxes may be cut differently
+
+
+def _token_score(logp, wordlist, seq_type):
+    """(labels, score) of one token: a word-list reading, or a lone character's prior."""
+    if len(logp) > 1:
+        return wordlist.decode(logp)
+    prior = _type_lean(seq_type) if seq_type is not None else _lone_prior()
+    k = int((logp[0] + prior).argmax())
+    return np.array([k]), float(logp[0, k] + prior[k])
+
+
+def _cut_word(word, logp, wordlist, seq_type, cuts):
+    """The likeliest reading of a word some of whose boxes are wide enough to hold several touching
+    characters: over the ways to cut each (cuts: {tuple of box ids: [(segmentation log-score, log-probs
+    of its pieces)]}), the best word-list reading plus segmentation score. Returns (rows, labels, score)."""
+    groups = [g for g in cuts if g[0] in word]
+    options = [sorted(cuts[g], key=lambda o: -(o[0] + o[1].max(1).sum())) for g in groups]
+    while np.prod([len(o) for o in options]) > MAX_CUT_COMBINATIONS:
+        longest = max(range(len(options)), key=lambda i: len(options[i]))
+        options[longest] = options[longest][:-1]
+    inside = {k for g in groups for k in g[1:]}
+    best = None
+    for choice in itertools.product(*options):
+        chosen = {g[0]: c for g, c in zip(groups, choice)}
+        rows = np.concatenate([chosen[k][1] if k in chosen else logp[k][None] for k in word if k not in inside])
+        labels, score = _token_score(rows, wordlist, seq_type)
+        score += sum(c[0] for c in choice)
+        if best is None or score > best[2]:
+            best = (rows, labels, score)
+    return best
+
+
+def decode_page(probs, lines, spaces, context=True, wordlist=None, cuts=None):
+    """Text lines from probabilities (n, 36) of boxes grouped in lines with word spaces. cuts: other
+    ways to cut wide boxes (repair.split_touching_characters), chosen with the word list."""
     logp = np.log(np.clip(probs, 1e-12, 1.0))
+    cuts = {g: [(seg, np.log(np.clip(p, 1e-12, 1.0))) for seg, p in opts] for g, opts in (cuts or {}).items()}
     out = []
     for line, sp in zip(lines, spaces):
         words, cur = [], []
@@ -212,9 +248,18 @@ def decode_page(probs, lines, spaces, context=True, wordlist=None):
         if wordlist is None:
             labels = [decode_word(logp[w], line_type) for w in words]
         else:
-            # (labels, score) per token; a lone character's score is never compared, so it is None
-            readings = [(decode_lone(logp[w], seq_type), None) if len(w) == 1 else wordlist.decode(logp[w])
-                        for w in words]
+            # a word holding a box that may be cut otherwise is read over the cuts, its pieces' rows appended
+            # to logp; (labels, score) per token, a lone character's score is never compared (None)
+            readings = []
+            for i, w in enumerate(words):
+                if any(g[0] in w for g in cuts):
+                    rows, labels, score = _cut_word(w, logp, wordlist, seq_type, cuts)
+                    words[i] = list(range(len(logp), len(logp) + len(rows)))
+                    logp = np.concatenate([logp, rows])
+                    readings.append((labels, score if len(rows) > 1 else None))
+                else:
+                    readings.append((decode_lone(logp[w], seq_type), None) if len(w) == 1
+                                    else wordlist.decode(logp[w]))
             words, readings = _join_split_words(words, readings, logp, wordlist)
             words, labels = _split_run_on_words(words, readings, logp, wordlist)
         out.append(" ".join("".join(CLASSES36[k] for k in lab) for lab in labels))

@@ -15,6 +15,9 @@ PIECE_MARGIN = 1.5  # each extra piece must multiply the reading's probability b
 SPLIT_ONLY_REJECTED = 0.1  # only boxes with P(one character) below this are split (held-out pairs: ~0.01)
 SPLIT_PIECE_CONF = 0.7  # and only into pieces each read with this confidence: a wide single letter
 # from an unfamiliar hand is also rejected, but its halves read as a sure letter and a doubtful one
+LATTICE_PATHS = 6  # cuts of a wide box kept for the word decoder to choose from (repair -> decode)
+LATTICE_MAX_ONE = 0.5  # only wide boxes the classifier doubts (P(one character) below this) get them: a
+# sure wide W cut into I N reads as the far likelier word IN
 SPLIT_FORCE_WIDTH = 2.0  # a rejected box this many heights wide holds no one character (see
 # SPLIT_MAX_PIECE): it is split into its best pieces whatever their confidence (a fused cramped word)
 
@@ -100,11 +103,9 @@ def _tight(mask, y1, x1):
     return np.array([y1 + ys.min(), x1 + xs.min(), y1 + ys.max() + 1, x1 + xs.max() + 1])
 
 
-def best_pieces(sub, ids, ref, conf_whole, backend, min_conf=SPLIT_PIECE_CONF):
-    """Segmentation by recognition of one wide box: over the cut columns, the sequence of pieces with
-    the highest product of classifier confidences, each piece past the first paying 1 / PIECE_MARGIN and
-    none below min_conf.
-    Returns [(mask, probabilities)] for two or more pieces, or None when the whole box reads best."""
+def read_spans(sub, ids, ref, backend):
+    """Every piece of a wide box between two cut columns (none wider than SPLIT_MAX_PIECE heights, the
+    whole box excluded), read: (number of bounds, {span: mask}, {span: probabilities}, {span: P(one)})."""
     w = sub.shape[1]
     bounds = [0] + cut_columns(np.isin(sub, ids), ref) + [w]
     spans = [(i, j) for i in range(len(bounds)) for j in range(i + 1, len(bounds))
@@ -112,9 +113,21 @@ def best_pieces(sub, ids, ref, conf_whole, backend, min_conf=SPLIT_PIECE_CONF):
     masks = {s: piece_ink(sub, ids, bounds[s[0]], bounds[s[1]]) for s in spans}
     spans = [s for s in spans if masks[s].any()]
     if not spans:
-        return None
+        return len(bounds), {}, {}, {}
     p, one = backend.read(np.stack([glyph.render_mask(masks[s]) for s in spans]))
-    probs, conf = dict(zip(spans, p)), dict(zip(spans, confidence(p, one)))
+    return len(bounds), {s: masks[s] for s in spans}, dict(zip(spans, p)), dict(zip(spans, one))
+
+
+def best_pieces(sub, ids, ref, conf_whole, backend, min_conf=SPLIT_PIECE_CONF, readings=None):
+    """Segmentation by recognition of one wide box: over the cut columns, the sequence of pieces with
+    the highest product of classifier confidences, each piece past the first paying 1 / PIECE_MARGIN and
+    none below min_conf.
+    Returns [(mask, probabilities)] for two or more pieces, or None when the whole box reads best."""
+    n_bounds, masks, probs, one = readings or read_spans(sub, ids, ref, backend)
+    bounds = range(n_bounds)
+    if not masks:
+        return None
+    conf = {s: float(confidence(probs[s], one[s])) for s in masks}
     conf = {s: c for s, c in conf.items() if c >= min_conf}
     best = {0: (1.0, [])}  # boundary index -> (score, spans so far)
     for j in range(1, len(bounds)):
@@ -128,32 +141,59 @@ def best_pieces(sub, ids, ref, conf_whole, backend, min_conf=SPLIT_PIECE_CONF):
     return [(masks[s], probs[s]) for s in best[end][1]]
 
 
+def piece_paths(readings, k=LATTICE_PATHS):
+    """The k likeliest ways to cut a wide box into two or more pieces, by the product of the pieces'
+    confidences: [(segmentation log-score, [span, ...])]. The segmentation score counts only P(one
+    character) of each piece and PIECE_MARGIN per extra piece: the word decoder adds the characters'
+    likelihoods itself."""
+    n_bounds, masks, probs, one = readings
+    conf = {s: float(confidence(probs[s], one[s])) for s in masks}
+    paths = {0: [(0.0, [])]}  # boundary index -> k best (log confidence, spans)
+    for j in range(1, n_bounds):
+        options = [(c + np.log(max(conf[(i, j)], 1e-12) / PIECE_MARGIN), spans + [(i, j)])
+                   for i in range(j) if (i, j) in conf for c, spans in paths.get(i, [])]
+        if options:
+            paths[j] = sorted(options, key=lambda o: -o[0])[:k]
+    return [(sum(np.log(max(float(one[sp]), 1e-12)) for sp in spans) - (len(spans) - 1) * np.log(PIECE_MARGIN),
+             spans) for _, spans in paths.get(n_bounds - 1, [])]
+
+
 def split_touching_characters(page, backend, probs, one):
     """Split each box wider than SPLIT_MIN_WIDTH heights that the classifier doubts is one character
     (touching letters) into the pieces best_pieces reads as more likely; one wider than
     SPLIT_FORCE_WIDTH into its best pieces even when they read doubtfully. Returns the probabilities,
     one row per box."""
     h = page.info.get("char_height", 1.0)
-    boxes, probs = list(page.boxes), list(probs)
+    boxes, probs, alternatives = list(page.boxes), list(probs), {}
     for li, line in enumerate(page.lines):
         for k in range(len(line) - 1, -1, -1):  # backwards: insertions do not move what is left to do
             b = line[k]
             y1, x1, y2, x2 = boxes[b]
             ref = max(y2 - y1, 0.7 * h)
-            if x2 - x1 < SPLIT_MIN_WIDTH * ref or one[b] >= SPLIT_ONLY_REJECTED:
+            if x2 - x1 < SPLIT_MIN_WIDTH * ref or one[b] >= LATTICE_MAX_ONE:
                 continue
+            sub, ids = page.labels[y1:y2, x1:x2], page.comp_ids[b]
+            readings = read_spans(sub, ids, ref, backend)
+            # the word decoder may still choose another cut: the whole box and the k best cuts
+            options = [(np.log(max(float(one[b]), 1e-12)), probs[b][None])]
+            options += [(seg, np.stack([readings[2][sp] for sp in spans])) for seg, spans in piece_paths(readings)]
             forced = x2 - x1 >= SPLIT_FORCE_WIDTH * ref
-            pieces = best_pieces(page.labels[y1:y2, x1:x2], page.comp_ids[b], ref,
-                                 0.0 if forced else confidence(probs[b], one[b]), backend,
-                                 min_conf=0.0 if forced else SPLIT_PIECE_CONF)
-            if pieces is None:
-                continue
-            boxes[b], probs[b] = _tight(pieces[0][0], y1, x1), pieces[0][1]
-            for n, (mask, p) in enumerate(pieces[1:], 1):
-                boxes.append(_tight(mask, y1, x1))
-                probs.append(p)
-                page.comp_ids.append(list(page.comp_ids[b]))
-                line.insert(k + n, len(boxes) - 1)
-                page.spaces[li].insert(k + n, False)
+            pieces = None
+            if one[b] < SPLIT_ONLY_REJECTED:  # otherwise only the word decoder may cut it
+                pieces = best_pieces(sub, ids, ref, 0.0 if forced else confidence(probs[b], one[b]), backend,
+                                     min_conf=0.0 if forced else SPLIT_PIECE_CONF, readings=readings)
+            group = [b]
+            if pieces is not None:
+                boxes[b], probs[b] = _tight(pieces[0][0], y1, x1), pieces[0][1]
+                for n, (mask, p) in enumerate(pieces[1:], 1):
+                    boxes.append(_tight(mask, y1, x1))
+                    probs.append(p)
+                    page.comp_ids.append(list(page.comp_ids[b]))
+                    line.insert(k + n, len(boxes) - 1)
+                    page.spaces[li].insert(k + n, False)
+                    group.append(len(boxes) - 1)
+            if len(options) > 1:
+                alternatives[tuple(group)] = options
     page.boxes = np.array(boxes).reshape(-1, 4)
+    page.info["cut_alternatives"] = alternatives
     return np.array(probs).reshape(len(boxes), -1)

@@ -51,7 +51,8 @@ def read_page(image, backend, context=True, wordlist=None):
     page.info["merged_pieces"] = int(n_boxes - sum(len(line) for line in page.lines))
     probs = split_touching_characters(page, backend, probs, one)
     page.info["split_boxes"] = int(len(page.boxes) - n_boxes)
-    return page, decode.decode_page(probs, page.lines, page.spaces, context, wordlist), probs
+    lines = decode.decode_page(probs, page.lines, page.spaces, context, wordlist, page.info.get("cut_alternatives"))
+    return page, lines, probs
 
 
 def draw_boxes(page, path):
