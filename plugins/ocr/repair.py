@@ -16,6 +16,7 @@ SPLIT_ONLY_REJECTED = 0.1  # only boxes with P(one character) below this are spl
 SPLIT_PIECE_CONF = 0.7  # and only into pieces each read with this confidence: a wide single letter
 # from an unfamiliar hand is also rejected, but its halves read as a sure letter and a doubtful one
 LATTICE_PATHS = 6  # cuts of a wide box kept for the word decoder to choose from (repair -> decode)
+LATTICE_MIN_WIDTH = SPLIT_MIN_WIDTH  # and only boxes this many heights wide
 LATTICE_MAX_ONE = 0.5  # only wide boxes the classifier doubts (P(one character) below this) get them: a
 # sure wide W cut into I N reads as the far likelier word IN
 SPLIT_FORCE_WIDTH = 2.0  # a rejected box this many heights wide holds no one character (see
@@ -170,7 +171,7 @@ def split_touching_characters(page, backend, probs, one):
             b = line[k]
             y1, x1, y2, x2 = boxes[b]
             ref = max(y2 - y1, 0.7 * h)
-            if x2 - x1 < SPLIT_MIN_WIDTH * ref or one[b] >= LATTICE_MAX_ONE:
+            if x2 - x1 < LATTICE_MIN_WIDTH * ref or one[b] >= LATTICE_MAX_ONE:
                 continue
             sub, ids = page.labels[y1:y2, x1:x2], page.comp_ids[b]
             readings = read_spans(sub, ids, ref, backend)
@@ -179,7 +180,7 @@ def split_touching_characters(page, backend, probs, one):
             options += [(seg, np.stack([readings[2][sp] for sp in spans])) for seg, spans in piece_paths(readings)]
             forced = x2 - x1 >= SPLIT_FORCE_WIDTH * ref
             pieces = None
-            if one[b] < SPLIT_ONLY_REJECTED:  # otherwise only the word decoder may cut it
+            if one[b] < SPLIT_ONLY_REJECTED and x2 - x1 >= SPLIT_MIN_WIDTH * ref:  # else only the decoder may
                 pieces = best_pieces(sub, ids, ref, 0.0 if forced else confidence(probs[b], one[b]), backend,
                                      min_conf=0.0 if forced else SPLIT_PIECE_CONF, readings=readings)
             group = [b]
