@@ -311,7 +311,10 @@ def test_word_decoder_chooses_how_to_cut_a_wide_box(tmp_path):
     pieces = _probs({"E": 0.8}, {"U": 0.8})
     cuts = {(1,): [(np.log(0.3), p[1][None]), (np.log(0.9 * 0.9 / 1.5), pieces)]}
     assert decode.decode_page(p, [list(range(5))], [[False] * 5], wordlist=wl) == ["NDRAL"]
-    assert decode.decode_page(p, [list(range(5))], [[False] * 5], wordlist=wl, cuts=cuts) == ["NEURAL"]
+    chosen = {}
+    assert decode.decode_page(p, [list(range(5))], [[False] * 5], wordlist=wl, cuts=cuts, chosen=chosen) == \
+        ["NEURAL"]
+    assert chosen == {(1,): 1}
     # without a word list the boxes stay as the splitter left them
     assert decode.decode_page(p, [list(range(5))], [[False] * 5], cuts=cuts) == ["NDRAL"]
     # D [O, sure as one character] G: its cut into C + I explains the word worse
@@ -322,6 +325,18 @@ def test_word_decoder_chooses_how_to_cut_a_wide_box(tmp_path):
     p = _probs({"D": 0.9}, {"C": 0.5, "O": 0.4}, {"I": 0.5, "L": 0.4}, {"G": 0.9})
     cuts = {(1, 2): [(np.log(0.2), _probs({"O": 0.9})), (np.log(0.5 * 0.5 / 1.5), p[[1, 2]])]}
     assert decode.decode_page(p, [[0, 1, 2, 3]], [[False] * 4], wordlist=wl, cuts=cuts) == ["DOG"]
+
+
+def test_apply_cuts_redraws_the_boxes_the_decoder_cut():
+    boxes = np.array([[0, 0, 10, 8], [0, 10, 10, 30], [0, 40, 10, 48]])
+    page = segment.Page(None, None, boxes.copy(), None, [[1], [2], [3]], [[0, 1], [2]], [[False, False], [False]],
+                        {"cut_boxes": {(1,): [boxes[[1]], np.array([[0, 10, 10, 19], [1, 21, 10, 30]])]}})
+    task.apply_cuts(page, {(1,): 0})  # the whole box: nothing changes
+    assert page.lines == [[0, 1], [2]] and len(page.boxes) == 3
+    task.apply_cuts(page, {(1,): 1})
+    assert page.lines == [[0, 3, 4], [2]] and page.spaces == [[False, False, False], [False]]
+    assert page.boxes[3].tolist() == [0, 10, 10, 19] and page.boxes[4].tolist() == [1, 21, 10, 30]
+    assert page.comp_ids[3] == page.comp_ids[4] == [2]
 
 
 def test_word_frequencies_weight_the_prior(tmp_path):

@@ -182,6 +182,13 @@ def test_a_wide_box_keeps_its_other_cuts_for_the_word_decoder():
     page = _page(_bars(3))
     _read(page, AspectReader(wide_one=repair.LATTICE_MAX_ONE))
     assert page.info["cut_alternatives"] == {} and page.lines == [[0]]
+    # five bars (past SPLIT_FORCE_WIDTH) hold no one character: every option is a cut, boxes alongside;
+    # too sure (0.3) for the splitter to cut, it is left to the decoder
+    page = _page(_bars(5))
+    _read(page, AspectReader(wide_one=0.3))
+    (group, options), = page.info["cut_alternatives"].items()
+    assert group == (0,) and len(options) > 1 and all(len(p) >= 2 for _, p in options)
+    assert [len(b) for b in page.info["cut_boxes"][group]] == [len(p) for _, p in options]
 
 
 def test_piece_paths_ranks_cuts_by_confidence_hand_computed():

@@ -202,27 +202,29 @@ def _token_score(logp, wordlist, seq_type):
 def _cut_word(word, logp, wordlist, seq_type, cuts):
     """The likeliest reading of a word some of whose boxes are wide enough to hold several touching
     characters: over the ways to cut each (cuts: {tuple of box ids: [(segmentation log-score, log-probs
-    of its pieces)]}), the best word-list reading plus segmentation score. Returns (rows, labels, score)."""
+    of its pieces)]}), the best word-list reading plus segmentation score. Returns (rows, labels, score,
+    {group: index of the cut chosen})."""
     groups = [g for g in cuts if g[0] in word]
-    options = [sorted(cuts[g], key=lambda o: -(o[0] + o[1].max(1).sum())) for g in groups]
+    options = [sorted(enumerate(cuts[g]), key=lambda o: -(o[1][0] + o[1][1].max(1).sum())) for g in groups]
     while np.prod([len(o) for o in options]) > MAX_CUT_COMBINATIONS:
         longest = max(range(len(options)), key=lambda i: len(options[i]))
         options[longest] = options[longest][:-1]
     inside = {k for g in groups for k in g[1:]}
     best = None
     for choice in itertools.product(*options):
-        chosen = {g[0]: c for g, c in zip(groups, choice)}
+        chosen = {g[0]: c[1] for g, c in zip(groups, choice)}
         rows = np.concatenate([chosen[k][1] if k in chosen else logp[k][None] for k in word if k not in inside])
         labels, score = _token_score(rows, wordlist, seq_type)
-        score += sum(c[0] for c in choice)
+        score += sum(c[1][0] for c in choice)
         if best is None or score > best[2]:
-            best = (rows, labels, score)
+            best = (rows, labels, score, {g: c[0] for g, c in zip(groups, choice)})
     return best
 
 
-def decode_page(probs, lines, spaces, context=True, wordlist=None, cuts=None):
+def decode_page(probs, lines, spaces, context=True, wordlist=None, cuts=None, chosen=None):
     """Text lines from probabilities (n, 36) of boxes grouped in lines with word spaces. cuts: other
-    ways to cut wide boxes (repair.split_touching_characters), chosen with the word list."""
+    ways to cut wide boxes (repair.split_touching_characters), chosen with the word list; the choice
+    per group goes into the dict `chosen` when one is given."""
     logp = np.log(np.clip(probs, 1e-12, 1.0))
     cuts = {g: [(seg, np.log(np.clip(p, 1e-12, 1.0))) for seg, p in opts] for g, opts in (cuts or {}).items()}
     out = []
@@ -253,7 +255,9 @@ def decode_page(probs, lines, spaces, context=True, wordlist=None, cuts=None):
             readings = []
             for i, w in enumerate(words):
                 if any(g[0] in w for g in cuts):
-                    rows, labels, score = _cut_word(w, logp, wordlist, seq_type, cuts)
+                    rows, labels, score, choice = _cut_word(w, logp, wordlist, seq_type, cuts)
+                    if chosen is not None:
+                        chosen.update(choice)
                     words[i] = list(range(len(logp), len(logp) + len(rows)))
                     logp = np.concatenate([logp, rows])
                     readings.append((labels, score if len(rows) > 1 else None))

@@ -163,9 +163,11 @@ def split_touching_characters(page, backend, probs, one):
     """Split each box wider than SPLIT_MIN_WIDTH heights that the classifier doubts is one character
     (touching letters) into the pieces best_pieces reads as more likely; one wider than
     SPLIT_FORCE_WIDTH into its best pieces even when they read doubtfully. Returns the probabilities,
-    one row per box."""
+    one row per box. Wide boxes with P(one) < LATTICE_MAX_ONE keep their other cuts for the word
+    decoder: page.info["cut_alternatives"] {group of box ids: [(segmentation log-score, probabilities
+    of the pieces)]}, the whole box first, and page.info["cut_boxes"] {group: [piece boxes per cut]}."""
     h = page.info.get("char_height", 1.0)
-    boxes, probs, alternatives = list(page.boxes), list(probs), {}
+    boxes, probs, alternatives, cut_boxes = list(page.boxes), list(probs), {}, {}
     for li, line in enumerate(page.lines):
         for k in range(len(line) - 1, -1, -1):  # backwards: insertions do not move what is left to do
             b = line[k]
@@ -176,9 +178,13 @@ def split_touching_characters(page, backend, probs, one):
             sub, ids = page.labels[y1:y2, x1:x2], page.comp_ids[b]
             readings = read_spans(sub, ids, ref, backend)
             # the word decoder may still choose another cut: the whole box and the k best cuts
-            options = [(np.log(max(float(one[b]), 1e-12)), probs[b][None])]
-            options += [(seg, np.stack([readings[2][sp] for sp in spans])) for seg, spans in piece_paths(readings)]
+            paths = piece_paths(readings)
             forced = x2 - x1 >= SPLIT_FORCE_WIDTH * ref
+            # the whole box is an option unless it is too wide for one character
+            options = [] if forced else [(np.log(max(float(one[b]), 1e-12)), probs[b][None])]
+            options += [(seg, np.stack([readings[2][sp] for sp in spans])) for seg, spans in paths]
+            option_boxes = [] if forced else [np.array([boxes[b]])]
+            option_boxes += [np.array([_tight(readings[1][sp], y1, x1) for sp in spans]) for _, spans in paths]
             pieces = None
             if one[b] < SPLIT_ONLY_REJECTED and x2 - x1 >= SPLIT_MIN_WIDTH * ref:  # else only the decoder may
                 pieces = best_pieces(sub, ids, ref, 0.0 if forced else confidence(probs[b], one[b]), backend,
@@ -195,6 +201,7 @@ def split_touching_characters(page, backend, probs, one):
                     group.append(len(boxes) - 1)
             if len(options) > 1:
                 alternatives[tuple(group)] = options
+                cut_boxes[tuple(group)] = option_boxes
     page.boxes = np.array(boxes).reshape(-1, 4)
-    page.info["cut_alternatives"] = alternatives
+    page.info["cut_alternatives"], page.info["cut_boxes"] = alternatives, cut_boxes
     return np.array(probs).reshape(len(boxes), -1)

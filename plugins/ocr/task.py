@@ -51,8 +51,30 @@ def read_page(image, backend, context=True, wordlist=None):
     page.info["merged_pieces"] = int(n_boxes - sum(len(line) for line in page.lines))
     probs = split_touching_characters(page, backend, probs, one)
     page.info["split_boxes"] = int(len(page.boxes) - n_boxes)
-    lines = decode.decode_page(probs, page.lines, page.spaces, context, wordlist, page.info.get("cut_alternatives"))
+    chosen = {}
+    lines = decode.decode_page(probs, page.lines, page.spaces, context, wordlist,
+                               page.info.get("cut_alternatives"), chosen)
+    apply_cuts(page, chosen)
     return page, lines, probs
+
+
+def apply_cuts(page, chosen):
+    """Redraw the boxes of the groups the word decoder cut otherwise than the splitter ({group of box
+    ids: index into page.info["cut_boxes"][group]}), so boxes.png and the count match the text."""
+    boxes = list(page.boxes)
+    for group, pick in chosen.items():
+        pieces = page.info["cut_boxes"][group][pick]
+        if len(pieces) == len(group) and all((page.boxes[k] == p).all() for k, p in zip(group, pieces)):
+            continue
+        for li, line in enumerate(page.lines):
+            if group[0] in line:
+                at = line.index(group[0])
+                new = list(range(len(boxes), len(boxes) + len(pieces)))
+                boxes.extend(pieces)
+                page.comp_ids.extend(list(page.comp_ids[group[0]]) for _ in pieces)
+                line[at:at + len(group)] = new
+                page.spaces[li][at:at + len(group)] = [page.spaces[li][at]] + [False] * (len(pieces) - 1)
+    page.boxes = np.array(boxes).reshape(-1, 4)
 
 
 def draw_boxes(page, path):
