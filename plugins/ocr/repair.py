@@ -165,7 +165,8 @@ def split_touching_characters(page, backend, probs, one):
     SPLIT_FORCE_WIDTH into its best pieces even when they read doubtfully. Returns the probabilities,
     one row per box. Wide boxes with P(one) < LATTICE_MAX_ONE keep their other cuts for the word
     decoder: page.info["cut_alternatives"] {group of box ids: [(segmentation log-score, probabilities
-    of the pieces)]}, the whole box first, and page.info["cut_boxes"] {group: [piece boxes per cut]}."""
+    of the pieces)]}, the whole box first unless SPLIT_FORCE_WIDTH wide, and page.info["cut_boxes"]
+    {group: [piece boxes per option]}."""
     h = page.info.get("char_height", 1.0)
     boxes, probs, alternatives, cut_boxes = list(page.boxes), list(probs), {}, {}
     for li, line in enumerate(page.lines):
