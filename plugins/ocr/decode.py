@@ -86,9 +86,14 @@ def _lone_prior():
 def decode_lone(logp, sequence_type=None):
     """One character standing alone: in a line of lone characters ("A B C", "1 2 3") it leans to their
     type; among words it takes the prior of a lone token in text (A and I are words, digits numbers)."""
-    if sequence_type is not None:
-        return np.array([int((logp[0] + _type_lean(sequence_type)).argmax())])
-    return np.array([int((logp[0] + _lone_prior()).argmax())])
+    return _lone_reading(logp, sequence_type)[0]
+
+
+def _lone_reading(logp, sequence_type=None):
+    """(labels, score) of decode_lone: the score is the log-likelihood plus that lean or prior."""
+    prior = _type_lean(sequence_type) if sequence_type is not None else _lone_prior()
+    k = int((logp[0] + prior).argmax())
+    return np.array([k]), float(logp[0, k] + prior[k])
 
 
 def english_frequencies():
@@ -192,11 +197,7 @@ MAX_CUT_COMBINATIONS = 64  # readings tried per word when several of its boxes m
 
 def _token_score(logp, wordlist, seq_type):
     """(labels, score) of one token: a word-list reading, or a lone character's prior."""
-    if len(logp) > 1:
-        return wordlist.decode(logp)
-    prior = _type_lean(seq_type) if seq_type is not None else _lone_prior()
-    k = int((logp[0] + prior).argmax())
-    return np.array([k]), float(logp[0, k] + prior[k])
+    return wordlist.decode(logp) if len(logp) > 1 else _lone_reading(logp, seq_type)
 
 
 def _cut_word(word, logp, wordlist, seq_type, cuts):
