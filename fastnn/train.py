@@ -1,9 +1,10 @@
 """Mini-batch training with per-epoch history and callbacks."""
+import functools
 import time
 
 import numpy as np
 
-from . import engine, split_epoch
+from . import engine, pair_epoch, split_epoch
 from .blas import gemm_address
 from .kernels import _all_finite
 
@@ -16,24 +17,37 @@ def blas_threads(batch_size, threads=None):
     return _blas_limit(epoch_kernel(batch_size, threads)[1])
 
 
-def epoch_kernel(batch_size, threads=None):
-    """(epoch kernel, BLAS thread limit). With two threads or more (threads=None: numba's count), batches
-    below 128 run split_epoch's kernel: two threads share every layer, each calling BLAS on one thread
-    (measured here: batch-32 epoch 47-49 -> 36-42 ms; the autoencoder's ~63 ms gains little). Larger
-    batches let BLAS split each GEMM itself."""
+def epoch_kernel(batch_size, threads=None, model=None):
+    """(epoch kernel, BLAS thread limit) for training `model` (None: any net) on `threads` threads
+    (None: numba's count). On two threads or more:
+    - a net whose first layer (and a wide top layer) holds most weights runs pair_epoch's kernel, below
+      batch 128 or when there are exactly two threads: batch-32 epoch of 1024-64-36 ~25 ms, autoencoder
+      ~37 ms on two threads here, against ~43 and ~60 on one;
+    - other nets below batch 128 run split_epoch's kernel: two threads share every layer (batch-32
+      epoch 47 -> 31-42 ms);
+    each calling BLAS on one thread. Otherwise BLAS splits each GEMM itself."""
     import numba
     n = numba.get_num_threads() if threads is None else min(threads, numba.get_num_threads())
-    if batch_size < SMALL_BATCH and n >= 2:
+    small = batch_size < SMALL_BATCH
+    if n >= 2 and (small or n == 2) and model is not None and pair_epoch.suits(
+            list(model.sizes), list(model.acts), model.loss_code):
+        return pair_epoch._train_epoch_pair, 1
+    if small and n >= 2:
         return split_epoch._train_epoch_split, 1
-    return engine._train_epoch, (1 if batch_size < SMALL_BATCH else threads)
+    return engine._train_epoch, (1 if small else threads)
 
 
 def _blas_limit(limit):
     import contextlib
+    return _blas_controller().limit(limits=limit, user_api="blas") if limit else contextlib.nullcontext()
 
+
+@functools.lru_cache(maxsize=None)
+def _blas_controller():
+    """One threadpoolctl controller: finding the BLAS libraries costs ~0.7 ms, setting a limit ~0.01."""
     import scipy.linalg.cython_blas  # noqa: F401  (numba's fallback BLAS must be loaded for the limit to reach it)
-    from threadpoolctl import threadpool_limits
-    return threadpool_limits(limit, user_api="blas") if limit else contextlib.nullcontext()
+    from threadpoolctl import ThreadpoolController
+    return ThreadpoolController()
 
 
 class TrainingDiverged(RuntimeError):
@@ -92,7 +106,7 @@ def fit(model, X, Y, optimiser, epochs, batch_size, rng, valid=None, callbacks=(
     opt_code = engine.OPTIMISERS[optimiser.name]
     history = {k: [] for k in ("train_loss", "train_acc", "valid_loss", "valid_acc", "seconds")}
     n = len(X)
-    kernel, limit = epoch_kernel(batch_size, threads)
+    kernel, limit = epoch_kernel(batch_size, threads, model)
     for epoch in range(epochs):
         t0 = time.perf_counter()
         order = rng.permutation(n).astype(np.int64)
