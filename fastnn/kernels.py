@@ -201,15 +201,24 @@ def _loss_and_delta(A, Y, loss, delta):
     total = 0.0
     n, m = A.shape
     for r in range(n):
-        for c in range(m):
-            a = A[r, c]
-            y = Y[r, c]
-            if loss == 0:
+        if loss == 0:
+            nonzero, last = 0, 0
+            for c in range(m):
+                y = Y[r, c]
+                delta[r, c] = A[r, c] - y
                 if y != 0:
-                    total -= y * np.log(max(a, 1e-300))
-                delta[r, c] = a - y
-            else:
-                d = a - y
+                    nonzero += 1
+                    last = c
+            if nonzero == 1:  # a one-hot row: one log (the loop below would take all m, branch-free)
+                total -= Y[r, last] * np.log(max(A[r, last], 1e-300))
+            elif nonzero > 1:
+                for c in range(m):
+                    y = Y[r, c]
+                    if y != 0:
+                        total -= y * np.log(max(A[r, c], 1e-300))
+        else:
+            for c in range(m):
+                d = A[r, c] - Y[r, c]
                 total += d * d
                 delta[r, c] = 2.0 * d
     return total

@@ -64,11 +64,25 @@ def _gather_cols(X, order, start, c0, out):
 
 
 @njit(**_NJIT)
-def _update_cols(params, grads, opt, lr, s1, s2, hyper, step, w_lo, rows, width, c0, c1):
-    """Optimiser step on columns c0:c1 of a (rows, width) weight matrix stored from w_lo."""
+def _gradient_step(fn, A, D, lo, rows, width, c0, c1, params, grads, opt, lr, s1, s2, hyper, step):
+    """The optimiser step on columns c0:c1 of the (rows, width) weight matrix stored from lo, whose
+    gradient is A^T D. SGD and momentum fold the step into the GEMM (W or M = beta * itself - lr * A^T D):
+    no gradient is stored and no pass over it follows. Adam stores the gradient and steps."""
+    W = params[lo:lo + rows * width].reshape((rows, width))[:, c0:c1]
+    if opt == 0:
+        _gemm_tiled(fn, A, D, W, -lr, 1.0, True, False)
+        return
+    if opt == 1:
+        _gemm_tiled(fn, A, D, s1[lo:lo + rows * width].reshape((rows, width))[:, c0:c1], -lr, hyper[0], True,
+                    False)
+        for r in range(rows):
+            p, m = params[lo + r * width + c0:lo + r * width + c1], s1[lo + r * width + c0:lo + r * width + c1]
+            for i in range(p.shape[0]):
+                p[i] += m[i]
+        return
+    _gemm_tiled(fn, A, D, grads[lo:lo + rows * width].reshape((rows, width))[:, c0:c1], 1.0, 0.0, True, False)
     for r in range(rows):
-        lo = w_lo + r * width
-        _update_range(params, grads, opt, lr, s1, s2, hyper, step, lo + c0, lo + c1)
+        _update_range(params, grads, opt, lr, s1, s2, hyper, step, lo + r * width + c0, lo + r * width + c1)
 
 
 @njit(**_NJIT)
@@ -190,10 +204,8 @@ def _finish(k, h, params, grads, mine, my_grads, my_s1, my_s2, sizes, acts, loss
         _mul_activation_grad_inplace(d, A_in, acts[L - 2])
         if t1 > t0:
             dt = dtop[h, :bs * (t1 - t0)].reshape((bs, t1 - t0))
-            gW = grads[w_off[L - 1]:w_off[L - 1] + a * c].reshape((a, c))
-            _gemm_tiled(fn, A_in, dt, gW[:, t0:t1], 1.0, 0.0, True, False)
+            _gradient_step(fn, A_in, dt, w_off[L - 1], a, c, t0, t1, params, grads, opt, lr, s1, s2, hyper, step)
             _column_sums(dt, grads[b_off[L - 1] + t0:b_off[L - 1] + t1])
-            _update_cols(params, grads, opt, lr, s1, s2, hyper, step, w_off[L - 1], a, c, t0, t1)
             _update_range(params, grads, opt, lr, s1, s2, hyper, step, b_off[L - 1] + t0, b_off[L - 1] + t1)
         below = L - 2
     for layer in range(below, 0, -1):  # the layers both halves compute, on their own copies
@@ -216,9 +228,8 @@ def _finish(k, h, params, grads, mine, my_grads, my_s1, my_s2, sizes, acts, loss
     i0, i1 = h * n_in // 2, (h + 1) * n_in // 2
     if i1 > i0:
         xb = xbuf[h, :bs * (i1 - i0)].reshape((bs, i1 - i0))
-        gW = grads[w_off[0] + i0 * c:w_off[0] + i1 * c].reshape((i1 - i0, c))
-        _gemm_tiled(fn, xb, d, gW, 1.0, 0.0, True, False)
-        _update_range(params, grads, opt, lr, s1, s2, hyper, step, w_off[0] + i0 * c, w_off[0] + i1 * c)
+        _gradient_step(fn, xb, d, w_off[0] + i0 * c, i1 - i0, c, 0, c, params, grads, opt, lr, s1, s2, hyper,
+                       step)
     return True
 
 
