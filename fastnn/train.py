@@ -21,8 +21,8 @@ def epoch_kernel(batch_size, threads=None, model=None):
     """(epoch kernel, BLAS thread limit) for training `model` (None: any net) on `threads` threads
     (None: numba's count). On two threads or more:
     - a net whose first layer (and a wide top layer) holds most weights runs pair_epoch's kernel, below
-      batch 128 or when there are exactly two threads: batch-32 epoch of 1024-64-36 ~25 ms, autoencoder
-      ~37 ms on two threads here, against ~43 and ~60 on one;
+      batch 128 or when there are exactly two threads: batch-32 epoch of 1024-64-36 ~22 ms, autoencoder
+      ~30 ms on two threads here, against ~43 and ~60 on one;
     - other nets below batch 128 run split_epoch's kernel: two threads share every layer (batch-32
       epoch 47 -> 31-42 ms);
     each calling BLAS on one thread. Otherwise BLAS splits each GEMM itself."""
