@@ -29,7 +29,7 @@ from .kernels import (
     _loss_and_delta,
     _mul_activation_grad_inplace,
 )
-from .split_epoch import SCHED_YIELD, SPINS_BEFORE_YIELD, _atomic_add, _atomic_load, _call_void
+from .split_epoch import SCHED_YIELD, _atomic_add, _wait_for_units
 
 _NJIT = njit_options()
 SOFTMAX = ACTIVATIONS["softmax"]
@@ -272,12 +272,7 @@ def _work_in_pairs(yield_fn, total, params, grads, copies, sizes, acts, loss, X,
             if t >= total:
                 break
             g = t // 2
-            spins = 0
-            while _atomic_load(counters, 1) < 2 * g:
-                spins += 1
-                if spins >= SPINS_BEFORE_YIELD and yield_fn != 0:
-                    _call_void(yield_fn)
-                    spins = 0
+            _wait_for_units(counters, 2 * g, yield_fn)
             _run_unit(g, t - 2 * g, params, grads, copies, sizes, acts, loss, X, Y, order, batch, opt, lr, s1,
                       s2, hyper, step, fn, targets_are_inputs, split, w_off, b_off, a_off, abuf, dbuf, xbuf,
                       ybuf, part, top, dtop, q, half_loss, status)

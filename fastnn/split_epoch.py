@@ -202,6 +202,17 @@ def _run_unit(k, ph, h, params, grads, sizes, acts, loss, X, Y, order, batch, op
             _mul_activation_grad_cols(gX, A_in, acts[layer - 1], q0, q1)
 
 
+@njit(**_NJIT)
+def _wait_for_units(counters, done, yield_fn):
+    """Spin until `done` units have reported (counters[1]), yielding the CPU every few thousand spins."""
+    spins = 0
+    while _atomic_load(counters, 1) < done:
+        spins += 1
+        if spins >= SPINS_BEFORE_YIELD and yield_fn != 0:
+            _call_void(yield_fn)
+            spins = 0
+
+
 @njit(**njit_options(parallel=True))
 def _work_in_pairs(yield_fn, total, steps, params, grads, sizes, acts, loss, X, Y, order, batch, opt, lr, s1, s2,
                    hyper, step, fn, targets_are_inputs, w_off, b_off, a_off, abuf, dbuf1, dbuf2, ybuf, half_loss,
@@ -213,12 +224,7 @@ def _work_in_pairs(yield_fn, total, steps, params, grads, sizes, acts, loss, X, 
             if t >= total:
                 break
             g = t // 2
-            spins = 0
-            while _atomic_load(counters, 1) < 2 * g:
-                spins += 1
-                if spins >= SPINS_BEFORE_YIELD and yield_fn != 0:
-                    _call_void(yield_fn)
-                    spins = 0
+            _wait_for_units(counters, 2 * g, yield_fn)
             k = g // steps
             _run_unit(k, g - k * steps, t - 2 * g, params, grads, sizes, acts, loss, X, Y, order, batch, opt,
                       lr, s1, s2, hyper, step, fn, targets_are_inputs, w_off, b_off, a_off, abuf, dbuf1, dbuf2,
