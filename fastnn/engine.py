@@ -154,15 +154,21 @@ def _update(params, grads, opt, lr, s1, s2, hyper, step):
 
 
 @njit(**_NJIT)
-def _gather_rows(X, order, start, out):
-    """out[i] = X[order[start + i]]: an explicit element loop copies rows ~1.8x faster than slice
-    assignment here (5.3 vs 9.5 ms for an epoch of 10,800 rows of 1024 float32)."""
-    n = X.shape[1]
+def _gather_cols(X, order, start, c0, out):
+    """out[i] = X[order[start + i], c0:c0 + out.shape[1]]: an explicit element loop copies rows ~1.8x
+    faster than slice assignment here (5.3 vs 9.5 ms for an epoch of 10,800 rows of 1024 float32)."""
+    n = out.shape[1]
     for i in range(out.shape[0]):
-        src = X[order[start + i]]
+        src = X[order[start + i], c0:c0 + n]  # a view indexed from 0: the copy loop vectorises
         dst = out[i]
         for c in range(n):
             dst[c] = src[c]
+
+
+@njit(**_NJIT)
+def _gather_rows(X, order, start, out):
+    """out[i] = X[order[start + i]] (whole rows)."""
+    _gather_cols(X, order, start, 0, out)
 
 
 @njit(**_NJIT)

@@ -20,7 +20,7 @@ from numba import njit, prange
 
 from .blas import _gemm_tiled
 from .config import njit_options
-from .engine import _offsets, _update_range
+from .engine import _gather_cols, _gather_rows, _offsets, _update_range
 from .kernels import (
     ACTIVATIONS,
     _bias_activate_inplace,
@@ -50,17 +50,6 @@ def suits(sizes, acts, loss):
     own = sizes[0] * sizes[1] + (sizes[L - 1] * sizes[L] if split else 0)
     both = sum(sizes[i] * sizes[i + 1] for i in range(1, L - (1 if split else 0)))
     return sizes[0] >= 64 and both * SHARED_WORK <= own
-
-
-@njit(**_NJIT)
-def _gather_cols(X, order, start, c0, out):
-    """out[i] = X[order[start + i], c0:c0 + out.shape[1]]."""
-    n = out.shape[1]
-    for i in range(out.shape[0]):
-        src = X[order[start + i], c0:c0 + n]  # a view indexed from 0: the copy loop vectorises
-        dst = out[i]
-        for c in range(n):
-            dst[c] = src[c]
 
 
 @njit(**_NJIT)
@@ -100,7 +89,7 @@ def _start(k, h, params, sizes, X, Y, order, batch, fn, targets_are_inputs, spli
         if not (targets_are_inputs and n_in == sizes[L]):  # else its input columns are its targets
             _gather_cols(T, order, start, t0, ybuf[h, :bs * (t1 - t0)].reshape((bs, t1 - t0)))
     else:
-        _gather_cols(T, order, start, 0, ybuf[h, :bs * sizes[L]].reshape((bs, sizes[L])))
+        _gather_rows(T, order, start, ybuf[h, :bs * sizes[L]].reshape((bs, sizes[L])))
     P = part[k % 2, h, :bs * c].reshape((bs, c))
     if i1 > i0:
         W = params[w_off[0]:w_off[0] + n_in * c].reshape((n_in, c))
@@ -173,7 +162,7 @@ def _finish(k, h, params, grads, mine, my_grads, my_s1, my_s2, sizes, acts, loss
     n, L, n_in = order.shape[0], sizes.shape[0] - 1, sizes[0]
     bs = min(batch, n - k * batch)
     if split:
-        total, correct = 0.0, 0
+        correct = 0
         # each half tested: np.isfinite of their fast-math sum came out True for NaN in split_epoch
         finite = np.isfinite(half_loss[0]) and np.isfinite(half_loss[1])
         total = half_loss[0] + half_loss[1]
