@@ -205,12 +205,12 @@ class CNNBackend(Reader):
         import torch
         import torch.nn.functional as F
 
-        from ..torch_tasks.common import affine_augment
+        from ..torch_tasks.common import affine_augment, channels_last
         torch.manual_seed(int(rng.integers(2**31)))
         x, y, _ = splits["train"]
         X = torch.from_numpy(1.0 - x[:, None])  # ink as 1: zero padding is paper
         Y = torch.from_numpy(y)
-        self.net = self.build()
+        self.net = channels_last(self.build())
         opt = torch.optim.AdamW(self.net.parameters(), lr=2e-3, weight_decay=1e-4)
         steps = epochs * ((len(X) + batch - 1) // batch)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
@@ -224,7 +224,7 @@ class CNNBackend(Reader):
             perm = torch.randperm(len(X), generator=gen)
             for i in range(0, len(X), batch):
                 idx = perm[i:i + batch]
-                xb = augment(X[idx], gen)
+                xb = channels_last(augment(X[idx], gen))
                 loss = F.cross_entropy(self.net(xb), Y[idx], label_smoothing=0.05)
                 opt.zero_grad()
                 loss.backward()
@@ -241,9 +241,11 @@ class CNNBackend(Reader):
 
     def _softmax(self, glyphs):
         import torch
+
+        from ..torch_tasks.common import channels_last
         self.net.eval()
         with torch.no_grad():
-            x = torch.from_numpy(1.0 - np.asarray(glyphs, np.float32)[:, None])
+            x = channels_last(torch.from_numpy(1.0 - np.asarray(glyphs, np.float32)[:, None]))
             out = [torch.softmax(self.net(x[i:i + 1024]), 1) for i in range(0, len(x), 1024)]
         return torch.cat(out).numpy() if out else np.zeros((0, N_OUT), np.float32)
 
@@ -255,10 +257,13 @@ class CNNBackend(Reader):
     @classmethod
     def load(cls, path):
         import torch
+
+        from ..torch_tasks.common import channels_last
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
             net = cls.build()
             net.load_state_dict(state)
+            channels_last(net)
         except Exception as exc:
             raise DataError(f"{path}: not a valid glyph CNN checkpoint ({exc}); delete it to retrain") from exc
         return cls(net)
