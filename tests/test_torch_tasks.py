@@ -148,3 +148,20 @@ def test_twin_accuracy_counts_letter_digit_twins_as_one():
             return torch.nn.functional.one_hot(preds[:len(x)], 36).float()
     y = np.array([CLASSES36.index(c) for c in "0O5B"])  # O/0 and 0/O and S/5 are twins, A/B is an error
     assert twin_accuracy(Fixed(), (np.zeros((4, 1, 32, 32), np.float32), y), CLASSES36, "cpu") == 0.75
+
+
+def test_channels_last_changes_layout_not_results():
+    torch.manual_seed(0)
+    net = models.small_cnn(1, 36, 32).eval()
+    x = torch.rand(8, 1, 32, 32)
+    with torch.no_grad():
+        want = net(x)
+        fast = common.channels_last(net)
+        got = fast(common.channels_last(x))
+    assert fast.state_dict()["0.weight"].is_contiguous(memory_format=torch.channels_last)
+    assert common.channels_last(x).is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(got, want, atol=1e-5)
+    flat = torch.rand(4, 10)
+    assert common.channels_last(flat) is flat  # only image batches change layout
+    fc = common.channels_last(models.fc36())  # a model without 4-d weights is unchanged
+    assert fc[1].weight.is_contiguous()
