@@ -659,3 +659,36 @@ def test_squared_paper_pages_for_the_robustness_sets():
     plain, _ = synth.compose_page(bank, np.random.default_rng(1), n_lines=3)
     plain_margin = plain.astype(float).mean(2)[int(0.93 * H):, :].mean(0)
     assert np.count_nonzero(plain_margin < np.median(plain_margin) - 8) == 0  # and none without grid=True
+
+
+def test_a_word_whose_letters_all_touch_is_kept_and_a_long_thin_object_is_not():
+    # lines of 'V's, then a word of eight V's written in one stroke (a zigzag 4.6 heights wide) and,
+    # below, a pen line of the same stroke width as long and at a low slope: both are one long component
+    from PIL import ImageDraw
+    im = Image.fromarray(_text_page([6, 9]))
+    d = ImageDraw.Draw(im)
+    x0, y = 100, 460
+    d.line([(x0 + 25 * k, y + 80 * (k % 2)) for k in range(17)], fill=30, width=7)
+    d.line([150, 640, 900, 700], fill=30, width=7)
+    found = segment.find_letters(np.asarray(im))
+    assert [len(line) for line in found.lines] == [6, 9, 1]
+    word = found.boxes[found.lines[2][0]] / found.info["scale"]
+    assert abs(word[1] - x0) < 15 and abs(word[3] - (x0 + 400)) < 15 and abs(word[0] - y) < 15
+
+
+def test_fused_word_shape_against_a_straight_run():
+    from skimage import measure
+    lab = np.zeros((120, 600), int)
+    for k in range(16):  # a zigzag 80 px high: columns cross it top to bottom over about 30 px each
+        rr = np.linspace(10 + 80 * (k % 2), 10 + 80 * ((k + 1) % 2), 60).astype(int)
+        cc = np.linspace(20 + 30 * k, 20 + 30 * (k + 1), 60).astype(int)
+        for r, c in zip(rr, cc):
+            lab[r - 3:r + 4, c - 3:c + 4] = 1
+    zigzag = measure.regionprops(lab)[0]
+    assert segment._fused_word(zigzag, h_med=80)
+    assert not segment._fused_word(zigzag, h_med=40)  # twice its line's height: no word
+    lab[:] = 0
+    rr = np.linspace(20, 100, 500).astype(int)
+    for r, c in zip(rr, range(50, 550)):  # a straight stroke across as much
+        lab[r - 3:r + 4, c - 3:c + 4] = 1
+    assert not segment._fused_word(measure.regionprops(lab)[0], h_med=80)

@@ -369,6 +369,23 @@ def _median_char_height(props):
     return float(np.median(hs[keep])) if keep.any() else float(np.median(hs))
 
 
+def _fused_word(prop, h_med):
+    """A component more than 4 heights wide is a long object (a pen, a rule, a desk edge) unless it
+    is shaped like a word whose letters all touch: a line's height, and the ink of most stretches half
+    a character wide reaching over most of it (letters' uprights, bowls, diagonals), where a straight
+    run of that length climbs little (a component this wide and no higher lies at under 25 degrees)."""
+    y1, x1, y2, x2 = prop.bbox
+    if not 0.6 * h_med <= y2 - y1 <= 1.8 * h_med:
+        return False
+    img = prop.image
+    rows = np.arange(img.shape[0], dtype=float)[:, None]
+    top = np.where(img, rows, np.inf).min(0)
+    bottom = np.where(img, rows, -np.inf).max(0)
+    half = max(int(h_med / 2), 1)
+    reach = ndi.maximum_filter1d(bottom, half, mode="nearest") - ndi.minimum_filter1d(top, half, mode="nearest")
+    return bool(np.median(reach[np.isfinite(reach)]) >= 0.6 * h_med)
+
+
 def _merge_pieces(boxes, groups, h_med):
     """Merge components that overlap horizontally and are vertically close (broken strokes)."""
     changed = True
@@ -644,7 +661,7 @@ def _segment(grey, paper, surround, scale):
             continue  # hugs the sheet's border: shadow, edge or another sheet, not writing
         if cut_by_edge is not None and cut_by_edge(p.coords):
             continue
-        if h > 3.5 * h_med or w > 4 * h_med:
+        if h > 3.5 * h_med or (w > 4 * h_med and not _fused_word(p, h_med)):
             continue
         if p.area > 0.8 * h * w and h * w > 0.25 * h_med ** 2:  # solid blob, not a stroke
             continue
