@@ -117,6 +117,38 @@ def test_wordlist_joins_a_word_split_by_a_misread_space(tmp_path):
         ["ARE EASY"]
 
 
+def test_the_wider_the_gap_the_surer_the_space():
+    # REFRI CERAIOR (two off-list strings) joins into REFRIGERATOR with 42.2 nats to spare: across a gap
+    # up to 1 + (42.2 - log 20) / log 50 = 11.0 space thresholds wide, and no wider
+    wl = _wl(["REFRIGERATOR"])
+    rows = [{c: 0.9} for c in "REFRIGERATOR"]
+    rows[5], rows[9] = {"G": 0.2, "C": 0.8}, {"T": 0.2, "I": 0.8}
+    p, line = _probs(*rows), [list(range(12))]
+    for gap, text in [(1.0, "REFRIGERATOR"), (10.0, "REFRIGERATOR"), (12.0, "REFRI CERAIOR")]:
+        assert decode.decode_page(p, line, [[0.0] * 5 + [gap] + [0.0] * 6], wordlist=wl) == [text]
+    assert decode.space_evidence(1.0) == pytest.approx(np.log(20))
+    assert decode.space_evidence(1.5) == pytest.approx(np.log(20) + 0.5 * np.log(50))
+
+
+def test_a_join_must_make_a_listed_word():
+    class Words:  # the joined reading scores far above the two tokens, listed or not
+        def __init__(self, listed):
+            self.is_listed = listed
+
+        def decode(self, logp):
+            return np.zeros(len(logp), int), 100.0
+
+        def listed(self, labels):
+            return self.is_listed
+
+    words, readings = [[0, 1], [2, 3]], [(np.zeros(2, int), -5.0), (np.zeros(2, int), -5.0)]
+    logp = np.zeros((4, 36))
+    joined, _ = decode._join_split_words(list(words), list(readings), logp, Words(True), [1.2])
+    assert joined == [[0, 1, 2, 3]]
+    kept, _ = decode._join_split_words(list(words), list(readings), logp, Words(False), [1.2])
+    assert kept == words
+
+
 def test_render_mask_canonical_layout():
     mask = np.zeros((100, 40), bool)
     mask[10:90, 18:22] = True  # a vertical bar, 80 px tall
@@ -149,7 +181,8 @@ def test_find_letters_counts_boxes_and_lines(angle):
     assert [len(line) for line in page.lines] == [6, 9, 4]
     assert abs(abs(page.info["skew_deg"]) - abs(angle)) < 1.5
     # words of three characters: spaces after every third one
-    assert page.spaces[1] == [False, False, False, True, False, False, True, False, False]
+    assert [bool(s) for s in page.spaces[1]] == [False, False, False, True, False, False, True, False, False]
+    assert min(s for s in page.spaces[1] if s) > 1.0
 
 
 def test_blank_page_has_no_boxes():
@@ -478,10 +511,13 @@ def test_word_spaces_in_cramped_writing_where_boxes_hold_several_letters():
         boxes.append([10, x, 10 + h, x + w])
         x += w + g
     boxes = np.array(boxes)
-    assert segment.find_spaces(boxes, list(range(6)), h) == [False, False, True, False, True, False]
+    # gaps in letter widths (the median width, clipped to one height): 0.025, 0.6, 0.05, 0.6, 0; the
+    # threshold halves the largest jump, (0.05 + 0.6) / 2, and a space is given in its units
+    margin = 0.6 / 0.325
+    assert segment.find_spaces(boxes, list(range(6)), h) == pytest.approx([0, 0, margin, 0, margin, 0])
     # ordinary writing, letters 0.7 heights wide: gaps of a fifth of a letter are no spaces
     boxes = np.array([[10, 10 + 34 * k, 50, 38 + 34 * k] for k in range(6)])
-    assert segment.find_spaces(boxes, list(range(6)), h) == [False] * 6
+    assert segment.find_spaces(boxes, list(range(6)), h) == [0.0] * 6
 
 
 def test_writing_in_a_shadow_across_the_sheet_is_read():
@@ -502,7 +538,7 @@ def test_writing_in_a_shadow_across_the_sheet_is_read():
     found = segment.find_letters(np.asarray(im, np.float32) * (1 - 0.5 * shade))
     assert found.info.get("surround_rejected") and found.info["lone_marks_dropped"] == 1
     assert [len(line) for line in found.lines] == [9, 9, 9, 9, 1]
-    assert found.spaces[3] == [False, False, False, True, False, False, True, False, False]
+    assert [bool(s) for s in found.spaces[3]] == [False, False, False, True, False, False, True, False, False]
     assert sorted(k for line in found.lines for k in line) == list(range(len(found.boxes)))
     bar = found.bw[int(1150 * found.info["scale"]):int(1220 * found.info["scale"]),
                    int(1240 * found.info["scale"]):int(1260 * found.info["scale"])]

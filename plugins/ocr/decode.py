@@ -40,7 +40,8 @@ PROPER_NOUN_WEIGHT = 0.1  # "Oder", "Dennis": listed, but rarer on a page than c
 # A lone character among words: "A" and "I" are words, digits are numbers, other letters rare.
 LONE_PRIOR = {"word": 0.6 / 2, "digit": 0.35 / 10, "letter": 0.05 / 24}
 LONE_WORDS = "AI"
-SPACE_EVIDENCE = np.log(20.0)  # odds that a gap read as a space is one
+SPACE_EVIDENCE = np.log(20.0)  # odds that a gap just over the line's space threshold is a space
+SPACE_EVIDENCE_SLOPE = np.log(50.0)  # and the odds grow this much per threshold of gap beyond it
 MISSED_SPACE = np.log(0.1)  # a space written too tight to see, between two words read as one token
 MAX_WORD = 15
 # With word frequencies (the `wordfreq` package), a listed word's prior grows with its frequency in
@@ -230,10 +231,11 @@ def decode_page(probs, lines, spaces, context=True, wordlist=None, cuts=None, ch
     cuts = {g: [(seg, np.log(np.clip(p, 1e-12, 1.0))) for seg, p in opts] for g, opts in (cuts or {}).items()}
     out = []
     for line, sp in zip(lines, spaces):
-        words, cur = [], []
+        words, cur, gaps = [], [], []  # gaps: the space before each word but the first
         for k, (box, space) in enumerate(zip(line, sp)):
             if space and cur:
                 words.append(cur)
+                gaps.append(float(space))
                 cur = []
             cur.append(box)
         if cur:
@@ -265,25 +267,34 @@ def decode_page(probs, lines, spaces, context=True, wordlist=None, cuts=None, ch
                 else:
                     readings.append((decode_lone(logp[w], seq_type), None) if len(w) == 1
                                     else wordlist.decode(logp[w]))
-            words, readings = _join_split_words(words, readings, logp, wordlist)
+            words, readings = _join_split_words(words, readings, logp, wordlist, gaps)
             words, labels = _split_run_on_words(words, readings, logp, wordlist)
         out.append(" ".join("".join(CLASSES36[k] for k in lab) for lab in labels))
     return out
 
 
-def _join_split_words(words, readings, logp, wordlist):
-    """A space read inside a word splits it in two: join two neighbours when one token explains their
-    ink better than two tokens do, by more than the evidence of the gap (SPACE_EVIDENCE)."""
+def _join_split_words(words, readings, logp, wordlist, gaps=None):
+    """A space read inside a word splits it in two: join two neighbours when one listed word explains
+    their ink better than two tokens do, by more than the evidence of the gap (space_evidence). gaps:
+    the space before each word but the first, in units of the line's space threshold (segment.find_spaces)."""
+    gaps = list(gaps) if gaps is not None else [1.0] * (len(words) - 1)
     k = 0
     while k < len(words) - 1:
         a, b = words[k], words[k + 1]
         if len(a) > 1 and len(b) > 1:
             joined = wordlist.decode(logp[a + b])
-            if joined[1] > readings[k][1] + readings[k + 1][1] + SPACE_EVIDENCE:
+            if wordlist.listed(joined[0]) and \
+                    joined[1] > readings[k][1] + readings[k + 1][1] + space_evidence(gaps[k]):
                 words[k:k + 2], readings[k:k + 2] = [a + b], [joined]
+                del gaps[k]
                 continue
         k += 1
     return words, readings
+
+
+def space_evidence(gap):
+    """Log-odds that a gap of `gap` space thresholds (>= 1) is a word space."""
+    return SPACE_EVIDENCE + SPACE_EVIDENCE_SLOPE * max(gap - 1.0, 0.0)
 
 
 def _split_run_on_words(words, readings, logp, wordlist):

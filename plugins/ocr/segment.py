@@ -29,7 +29,8 @@ class Page:
     labels: np.ndarray  # label image of the ink components (working frame)
     comp_ids: list  # per box: the component labels it is made of
     lines: list  # list of lists of box indices, top to bottom, each left to right
-    spaces: list  # per line: list of booleans, True where a space precedes box k (k >= 1)
+    spaces: list  # per line, per box k: 0.0, or the gap before it in units of the line's space
+    # threshold (> 1) where a word space precedes it; truthy exactly where there is a space
     info: dict = field(default_factory=dict)
 
 
@@ -519,18 +520,20 @@ def _line_gaps(boxes, line, h_med):
 
 
 def find_spaces(boxes, line, h_med, page_threshold=None):
-    """True where the gap before a box is a word space: gaps well above the line's letter spacing.
+    """Per box, the gap before it in units of the space threshold where it is a word space (> 1: gaps
+    well above the line's letter spacing), else 0.0; how far above 1 tells how sure the space is.
 
     A line with two clear modes of gaps (letter gaps, word gaps) splits between them; a short line has
     too few gaps for that and uses the page's threshold (one writer spaces letters alike on all lines);
     failing both, only gaps over half a letter width are spaces."""
     if len(line) < 2:
-        return [False] * len(line)
+        return [0.0] * len(line)
     gaps = _line_gaps(boxes, line, h_med)
     thr = _gap_threshold(gaps) if len(gaps) >= 4 else None
     if thr is None:
         thr = page_threshold if page_threshold is not None else 0.5
-    return [False] + [bool(g > thr) for g in gaps]
+    unit = max(thr, 0.05)  # a threshold from overlapping letters may be near zero or below
+    return [0.0] + [max(float(g / unit), 1.0) if g > thr else 0.0 for g in gaps]
 
 
 def find_all_spaces(boxes, lines, h_med):
