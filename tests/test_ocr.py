@@ -728,3 +728,23 @@ def test_fused_word_shape_against_a_straight_run():
     for r, c in zip(rr, range(50, 550)):  # a straight stroke across as much
         lab[r - 3:r + 4, c - 3:c + 4] = 1
     assert not segment._fused_word(measure.regionprops(lab)[0], h_med=80)
+
+
+def test_small_writing_is_read_from_a_larger_working_image():
+    # a 3000 px photo of 4 lines of 'V's 30 px high (27 px and the pen): 20 px at the 2000 px working
+    # size, so the page is read again at 36 / 20 of that size: 3600 px, 1.2x the photo
+    from PIL import ImageDraw
+    im = Image.new("L", (3000, 2200), 230)
+    d = ImageDraw.Draw(im)
+    for li in range(4):
+        for k in range(12):
+            x, y = 300 + k * 34 + (k // 4) * 30, 400 + li * 60
+            d.line([x, y, x + 9, y + 27, x + 18, y], fill=40, width=3)
+    found = segment.find_letters(np.asarray(im, np.float32) / 255)
+    assert found.info.get("enlarged_for_small_writing")
+    assert found.info["scale"] == pytest.approx(1.2, rel=0.03)
+    assert [len(line) for line in found.lines] == [12] * 4
+    assert found.info["char_height"] == pytest.approx(36, abs=2)
+    # writing of an ordinary size is read once, at the working size
+    big = segment.find_letters(_text_page([6, 9]))
+    assert "enlarged_for_small_writing" not in big.info

@@ -14,6 +14,9 @@ from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 WORK_SIDE = 2000  # longer side of the working image (px)
 MAX_UPSCALE = 2.0  # a smaller photo is enlarged up to this much: its thin strokes then binarise smoothly
 MIN_CHAR_PX = 10  # at WORK_SIDE: smaller "characters" are texture, and could not be read anyway
+SMALL_WRITING = 30  # px at WORK_SIDE: characters smaller than this (a full sheet of ordinary writing) lose
+SMALL_WRITING_TARGET = 36  # their details; the page is read again from a larger working image, where they
+MAX_WORK_SIDE = 4000  # are this high, up to this long side (and MAX_UPSCALE of the photo's own size)
 MAX_PIXELS = 120_000_000
 
 
@@ -40,9 +43,9 @@ def load_image(path):
         with Image.open(path) as im:
             if im.width * im.height > MAX_PIXELS:
                 raise PageError(f"{path}: image is {im.width}x{im.height}, larger than {MAX_PIXELS // 10**6} MP")
-            if im.format == "JPEG" and max(im.size) > 2 * WORK_SIDE:
-                # decode a JPEG at a reduced DCT scale: the page is worked on at WORK_SIDE anyway
-                f = WORK_SIDE / max(im.size)
+            if im.format == "JPEG" and max(im.size) > 2 * MAX_WORK_SIDE:
+                # decode a JPEG at a reduced DCT scale: the page is worked on at MAX_WORK_SIDE at most
+                f = MAX_WORK_SIDE / max(im.size)
                 im.draft("RGB", (int(im.width * f) + 1, int(im.height * f) + 1))
             im = ImageOps.exif_transpose(im)
             if im.mode in ("RGBA", "LA", "P"):
@@ -544,8 +547,20 @@ def find_all_spaces(boxes, lines, h_med):
 
 
 def find_letters(image, work_side=WORK_SIDE):
-    """Page image (RGB/RGBA/grey array) -> Page with boxes [y1, x1, y2, x2] and a black-on-white bw."""
+    """Page image (RGB/RGBA/grey array) -> Page with boxes [y1, x1, y2, x2] and a black-on-white bw.
+    Small writing (characters under SMALL_WRITING px at work_side) is read again from a larger image."""
     grey = to_grey(image)
+    page = _find_letters(grey, work_side)
+    h = page.info.get("char_height", 0.0)
+    if MIN_CHAR_PX <= h < SMALL_WRITING:
+        side = min(work_side * SMALL_WRITING_TARGET / h, MAX_WORK_SIDE)
+        if min(MAX_UPSCALE, side / max(grey.shape)) > 1.15 * page.info["scale"]:
+            page = _find_letters(grey, side)
+            page.info["enlarged_for_small_writing"] = True
+    return page
+
+
+def _find_letters(grey, work_side):
     scale = min(MAX_UPSCALE, work_side / max(grey.shape))
     if scale != 1.0:
         grey = _resize(grey, (round(grey.shape[0] * scale), round(grey.shape[1] * scale)))
@@ -556,7 +571,8 @@ def find_letters(image, work_side=WORK_SIDE):
         # the sheet): if all but a dark desk reads as more text lines of two or more characters, it was not.
         lit = not_desk(grey, paper)
         wider = _segment(grey, lit, not lit.all(), scale)
-        if _text_score(wider) > 1.5 * _text_score(page) + 2:
+        min_px = MIN_CHAR_PX * work_side / WORK_SIDE  # texture grows with the working image
+        if _text_score(wider, min_px) > 1.5 * _text_score(page, min_px) + 2:
             wider.info["surround_rejected"] = True
             return _drop_lone_marks_off_the_text(wider)
     return page
@@ -593,10 +609,10 @@ def _drop_lone_marks_off_the_text(page, beyond=(3.0, 2.0)):
     return page
 
 
-def _text_score(page):
+def _text_score(page, min_px=MIN_CHAR_PX):
     """Characters in lines of two or more; none when the marks are too small to be writing (a reading of
-    paper texture or rule fragments, whose median 'character' is a few pixels high)."""
-    if page.info.get("char_height", 0) < MIN_CHAR_PX:
+    paper texture or rule fragments, whose median 'character' is under min_px high)."""
+    if page.info.get("char_height", 0) < min_px:
         return 0
     return sum(len(line) for line in page.lines if len(line) >= 2)
 

@@ -40,10 +40,10 @@ def read_words(path):
     return words
 
 
-def _line_texts(rng, n_lines, vocabulary=WORDS):
+def _line_texts(rng, n_lines, vocabulary=WORDS, words_per_line=(1, 5)):
     lines = []
     for _ in range(n_lines):
-        words = [vocabulary[i] for i in rng.integers(0, len(vocabulary), rng.integers(1, 5))]
+        words = [vocabulary[i] for i in rng.integers(0, len(vocabulary), rng.integers(*words_per_line))]
         lines.append(" ".join(words))
     return lines
 
@@ -62,17 +62,19 @@ def _char_image(bank, ch, rng, height):
 
 LETTER_GAP = (0.12, 0.35)  # gap between letters of a word, in character heights
 TOUCHING_GAP = (-0.08, 0.08)  # cramped writing: about half the neighbours touch or overlap
+HEIGHT = (45, 90)  # character height on the 1400 x 1900 sheet (px): a few lines of large writing
+DENSE_HEIGHT = (22, 40)  # a full sheet of ordinary-sized writing: 1.2-2.1 % of the sheet's height
 
 
 def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter_gap=LETTER_GAP, grid=False,
-                 vocabulary=WORDS):
+                 vocabulary=WORDS, dense=False):
     """(RGB uint8 page image, list of text lines) with dark ink on paper, no surround yet; ruled=True
     draws notebook rules under the text lines, grid=True a squared paper's grid under everything;
-    words are drawn from vocabulary."""
+    words are drawn from vocabulary; dense=True fills the sheet with many lines of smaller writing."""
     H, W = size
-    n_lines = n_lines or int(rng.integers(3, 7))
-    lines = _line_texts(rng, n_lines, vocabulary)
-    height = rng.uniform(45, 90)
+    n_lines = n_lines or int(rng.integers(12, 25) if dense else rng.integers(3, 7))
+    lines = _line_texts(rng, n_lines, vocabulary, (3, 8) if dense else (1, 5))
+    height = rng.uniform(*(DENSE_HEIGHT if dense else HEIGHT))
     ink = np.zeros((H, W), np.float32)  # ink coverage
     y = rng.uniform(0.08, 0.15) * H
     slope = 0.0 if ruled else rng.uniform(-0.03, 0.03)
@@ -219,10 +221,12 @@ def blur(img, rng):
 DEGRADATIONS = {"low-res": low_resolution, "shadow": shadow, "blur": blur}
 
 
-def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=None, grid=False, vocabulary=WORDS):
+def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=None, grid=False, vocabulary=WORDS,
+               dense=False):
     """[(name, RGB array, ground-truth lines)]: n synthetic photos, plus re-photographed sample pages;
     touching=True writes cramped words whose letters often touch; degrade: a DEGRADATIONS name applied
-    to every photo; grid=True writes every page on squared paper; vocabulary: the words to write."""
+    to every photo; grid=True writes every page on squared paper; vocabulary: the words to write;
+    dense=True fills each sheet with 12-24 lines of ordinary-sized writing."""
     if degrade is not None and degrade not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {degrade!r}; choose from {', '.join(DEGRADATIONS)}")
     rng = np.random.default_rng(seed)
@@ -232,7 +236,7 @@ def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=
         kind = ["desk", "desk", "flat", "flat-rotated", "ruled-desk"][i % 5]
         page, lines = compose_page(bank, rng, ruled=kind == "ruled-desk",
                                    letter_gap=TOUCHING_GAP if touching else LETTER_GAP, grid=grid,
-                                   vocabulary=vocabulary)
+                                   vocabulary=vocabulary, dense=dense)
         if kind in ("desk", "ruled-desk"):
             img = photograph(page, rng)
         elif kind == "flat-rotated":
@@ -266,10 +270,12 @@ def write_pages(pages, out):
     return out
 
 
-def make_pages_command(root, out, n, seed, rephotograph, touching=False, degrade=None, grid=False, words=None):
+def make_pages_command(root, out, n, seed, rephotograph, touching=False, degrade=None, grid=False, words=None,
+                       dense=False):
     from fastnn.data.formats import load_pages
     vocabulary = read_words(words) if words else WORDS
     samples = load_pages(root) if rephotograph else []
-    pages = make_pages(root, n, seed, [(p, t) for p, t in samples if t], touching, degrade, grid, vocabulary)
+    pages = make_pages(root, n, seed, [(p, t) for p, t in samples if t], touching, degrade, grid, vocabulary,
+                       dense)
     write_pages(pages, out)
     print(f"wrote {len(pages)} pages with ground_truth.json to {out}")
