@@ -748,3 +748,32 @@ def test_small_writing_is_read_from_a_larger_working_image():
     # writing of an ordinary size is read once, at the working size
     big = segment.find_letters(_text_page([6, 9]))
     assert "enlarged_for_small_writing" not in big.info
+
+
+def test_a_margin_line_chopped_by_the_rules_is_no_column_of_i():
+    h = 30
+    letters = np.array([[100 + 50 * li, 300 + 40 * k, 100 + 50 * li + h, 325 + 40 * k]
+                        for li in range(6) for k in range(5)])
+    # a margin 5 degrees off the vertical, cut by a rule every 50 px: a piece of 42 px on each line
+    margin = np.array([[92 + 50 * li, 200 + 4 * li, 134 + 50 * li, 206 + 4 * li] for li in range(6)])
+    boxes = np.concatenate([letters, margin])
+    groups = [[k] for k in range(len(boxes))]
+    kept, kept_groups = segment._drop_chopped_line(boxes, groups, h)
+    assert len(kept) == len(letters) and (kept == letters).all() and len(kept_groups) == len(letters)
+    # a column of 1's, one per line of text, as tall as the letters: writing
+    ones = np.array([[100 + 50 * li, 200, 100 + 50 * li + h, 206] for li in range(6)])
+    boxes = np.concatenate([letters, ones])
+    assert len(segment._drop_chopped_line(boxes, [[k] for k in range(len(boxes))], h)[0]) == len(boxes)
+    # tall strokes far apart (a tall 1 on every third line) do not cover their span: writing
+    sparse = np.array([[92 + 150 * li, 200, 134 + 150 * li, 206] for li in range(5)])
+    boxes = np.concatenate([letters, sparse])
+    assert len(segment._drop_chopped_line(boxes, [[k] for k in range(len(boxes))], h)[0]) == len(boxes)
+
+
+def test_dense_pages_for_the_robustness_sets(shared_data):
+    rng = np.random.default_rng(3)
+    bank = synth._glyph_bank(shared_data)
+    page, lines = synth.compose_page(bank, rng, dense=True)
+    assert len(lines) >= 10
+    sparse_page, sparse_lines = synth.compose_page(bank, np.random.default_rng(3))
+    assert len(sparse_lines) <= 6

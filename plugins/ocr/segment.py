@@ -17,6 +17,9 @@ MIN_CHAR_PX = 10  # at WORK_SIDE: smaller "characters" are texture, and could no
 SMALL_WRITING = 30  # px at WORK_SIDE: characters smaller than this (a full sheet of ordinary writing) lose
 SMALL_WRITING_TARGET = 36  # their details; the page is read again from a larger working image, where they
 MAX_WORK_SIDE = 4000  # are this high, up to this long side (and MAX_UPSCALE of the photo's own size)
+CHOPPED_MIN_PIECES = 4  # a straight line through the writing, cut by the rules: at least this many pieces,
+CHOPPED_MAX_TILT = 0.15  # leaning at most this much (8.5 degrees) from the vertical,
+CHOPPED_COVER = 0.6  # covering this much of its span (a column of I's, one per line of text, covers less)
 MAX_PIXELS = 120_000_000
 
 
@@ -428,6 +431,36 @@ def stroke_width(groups, props):
                      for g in groups])
 
 
+def _drop_chopped_line(boxes, groups, h_med):
+    """A straight line that crosses the lines of writing (a margin tilted by perspective beyond what
+    subtract_ruling finds) is left in pieces by the rules lifted off it, one per line of text, each an
+    'I'. They are told from a column of I's or 1's by lying on one straight line and being taller than
+    the characters, end to end with short gaps: together they cover CHOPPED_COVER of their span."""
+    ws, hs = boxes[:, 3] - boxes[:, 1], boxes[:, 2] - boxes[:, 0]
+    cand = np.flatnonzero((ws < 0.4 * h_med) & (hs >= 1.2 * h_med))
+    if len(cand) < CHOPPED_MIN_PIECES:
+        return boxes, groups
+    cx, cy = (boxes[cand, 1] + boxes[cand, 3]) / 2, (boxes[cand, 0] + boxes[cand, 2]) / 2
+    best = []
+    for i in range(len(cand)):
+        for j in range(i + 1, len(cand)):
+            dy = cy[j] - cy[i]
+            if abs(dy) < h_med or abs(cx[j] - cx[i]) > CHOPPED_MAX_TILT * abs(dy):
+                continue
+            on = np.flatnonzero(np.abs(cx - (cx[i] + (cy - cy[i]) * (cx[j] - cx[i]) / dy)) <= 0.15 * h_med)
+            if len(on) > len(best):
+                best = on
+    if len(best) < CHOPPED_MIN_PIECES:
+        return boxes, groups
+    pieces = cand[best]
+    span = boxes[pieces, 2].max() - boxes[pieces, 0].min()
+    if hs[pieces].sum() < CHOPPED_COVER * span:
+        return boxes, groups
+    keep = np.ones(len(boxes), bool)
+    keep[pieces] = False
+    return boxes[keep], [g for g, k in zip(groups, keep) if k]
+
+
 def _drop_foreign_strokes(boxes, groups, props, h_med):
     """One hand writes a page with one pen: marks much thinner than the page's strokes (ruling, margin
     lines, paper texture) or much thicker (a pen lying on the sheet, a shadow wedge, a sheet edge) are not
@@ -695,6 +728,7 @@ def _segment(grey, paper, surround, scale):
     h_med = float(np.median(hs))
     keep = np.maximum(hs, ws) >= 0.35 * h_med  # periods, commas and specks are small for their line
     boxes, groups = boxes[keep], [g for g, k in zip(groups, keep) if k]
+    boxes, groups = _drop_chopped_line(boxes, groups, h_med)
     # marks with a stroke width foreign to the page, and flat or thick lone marks, are not writing
     boxes, groups, lines = _drop_foreign_strokes(boxes, groups, props, h_med)
     spaces = find_all_spaces(boxes, lines, h_med)
