@@ -748,6 +748,20 @@ def test_small_writing_is_read_from_a_larger_working_image():
     # writing of an ordinary size is read once, at the working size
     big = segment.find_letters(_text_page([6, 9]))
     assert "enlarged_for_small_writing" not in big.info
+    # a photo decoded at half size is read again from its full-size decoding, when one is offered
+    full = np.asarray(im, np.float32) / 255
+    calls = []
+    half = np.asarray(im.resize((1500, 1100)), np.float32) / 255
+    again = segment.find_letters(half, larger=lambda: calls.append(1) or full)
+    assert calls == [1] and again.info.get("enlarged_for_small_writing")
+    assert again.info["scale"] == pytest.approx(1.2, rel=0.03) and [len(x) for x in again.lines] == [12] * 4
+
+
+def test_load_image_decodes_a_large_jpeg_at_a_reduced_scale(tmp_path):
+    path = tmp_path / "big.jpg"
+    Image.new("RGB", (4400, 1000), (200, 200, 200)).save(path)
+    assert segment.load_image(str(path)).shape[:2] == (500, 2200)  # 1/2: the first scale >= 2000 px
+    assert segment.load_image(str(path), max_side=segment.MAX_WORK_SIDE).shape[:2] == (1000, 4400)
 
 
 def test_a_margin_line_chopped_by_the_rules_is_no_column_of_i():

@@ -40,15 +40,16 @@ class Page:
     info: dict = field(default_factory=dict)
 
 
-def load_image(path):
-    """Read an image file as RGB float32 [0, 1]; EXIF orientation applied. Raises PageError."""
+def load_image(path, max_side=WORK_SIDE):
+    """Read an image file as RGB float32 [0, 1]; EXIF orientation applied; a JPEG over twice max_side
+    is decoded at a reduced scale, still at least max_side. Raises PageError."""
     try:
         with Image.open(path) as im:
             if im.width * im.height > MAX_PIXELS:
                 raise PageError(f"{path}: image is {im.width}x{im.height}, larger than {MAX_PIXELS // 10**6} MP")
-            if im.format == "JPEG" and max(im.size) > 2 * MAX_WORK_SIDE:
-                # decode a JPEG at a reduced DCT scale: the page is worked on at MAX_WORK_SIDE at most
-                f = MAX_WORK_SIDE / max(im.size)
+            if im.format == "JPEG" and max(im.size) > 2 * max_side:
+                # decode a JPEG at a reduced DCT scale: the page is worked on at max_side
+                f = max_side / max(im.size)
                 im.draft("RGB", (int(im.width * f) + 1, int(im.height * f) + 1))
             im = ImageOps.exif_transpose(im)
             if im.mode in ("RGBA", "LA", "P"):
@@ -579,15 +580,20 @@ def find_all_spaces(boxes, lines, h_med):
     return [find_spaces(boxes, line, h_med, page_thr) for line in lines]
 
 
-def find_letters(image, work_side=WORK_SIDE):
+def find_letters(image, work_side=WORK_SIDE, larger=None):
     """Page image (RGB/RGBA/grey array) -> Page with boxes [y1, x1, y2, x2] and a black-on-white bw.
-    Small writing (characters under SMALL_WRITING px at work_side) is read again from a larger image."""
+    Small writing (characters under SMALL_WRITING px at work_side) is read again from a larger image:
+    larger() gives the photo at up to MAX_WORK_SIDE when `image` was decoded smaller (load_image)."""
     grey = to_grey(image)
     page = _find_letters(grey, work_side)
     h = page.info.get("char_height", 0.0)
     if MIN_CHAR_PX <= h < SMALL_WRITING:
         side = min(work_side * SMALL_WRITING_TARGET / h, MAX_WORK_SIDE)
-        if min(MAX_UPSCALE, side / max(grey.shape)) > 1.15 * page.info["scale"]:
+        first = max(grey.shape)
+        if larger is not None and first < side:
+            grey = to_grey(larger())
+        # worth it when the working image grows by 15 % over the first one (in that one's pixels)
+        if min(MAX_UPSCALE, side / max(grey.shape)) * max(grey.shape) > 1.15 * page.info["scale"] * first:
             page = _find_letters(grey, side)
             page.info["enlarged_for_small_writing"] = True
     return page

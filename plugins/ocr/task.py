@@ -15,7 +15,7 @@ from fastnn.tasks import Task, TaskError
 from . import decode, glyph
 from .classifier import get_classifier
 from .repair import merge_split_characters, split_touching_characters
-from .segment import PageError, find_letters, load_image
+from .segment import MAX_WORK_SIDE, PageError, find_letters, load_image
 
 
 def add_arguments(p):
@@ -40,9 +40,9 @@ def crops(page):
     return out
 
 
-def read_page(image, backend, context=True, wordlist=None):
-    """Image array -> (Page, text lines, probabilities)."""
-    page = find_letters(image)
+def read_page(image, backend, context=True, wordlist=None, larger=None):
+    """Image array -> (Page, text lines, probabilities). larger: see segment.find_letters."""
+    page = find_letters(image, larger=larger)
     if len(page.boxes) == 0:
         return page, [], np.zeros((0, 36))
     probs, one = backend.read(crops(page))
@@ -128,7 +128,8 @@ def run(ctx):
         t0 = time.perf_counter()
         try:
             image = load_image(path)
-            page, lines, _ = read_page(image, backend, not a.no_context, wordlist)
+            page, lines, _ = read_page(image, backend, not a.no_context, wordlist,
+                                       larger=lambda: load_image(path, MAX_WORK_SIDE))
         except PageError as exc:
             print(f"{name}: skipped: {exc}")
             pages[name] = {"error": str(exc)}
