@@ -162,15 +162,16 @@ def test_render_mask_canonical_layout():
     assert glyph.render_mask(np.zeros((5, 5), bool)).min() == 1.0
 
 
-def _text_page(lines, size=(900, 1400), angle=0.0):
-    """Printed text stand-in: a clean page with block capitals drawn as strokes (no font needed)."""
+def _text_page(lines, size=(900, 1400), angle=0.0, scale=1.0, word=3):
+    """Printed text stand-in: a clean page with block capitals drawn as strokes (no font needed): a 'V'
+    80 px high per character (times scale), words of `word` characters."""
     from PIL import ImageDraw
     im = Image.new("L", (size[1], size[0]), 235)
     d = ImageDraw.Draw(im)
     for li, n in enumerate(lines):
         for k in range(n):
-            x, y = 100 + k * 90 + (k // 3) * 60, 120 + li * 170
-            d.line([x, y, x + 25, y + 80, x + 50, y], fill=30, width=7)  # a 'V' per character
+            x, y = 100 + scale * (k * 90 + (k // word) * 60), 120 + scale * li * 170
+            d.line([x, y, x + 25 * scale, y + 80 * scale, x + 50 * scale, y], fill=30, width=round(7 * scale))
     return np.asarray(im.rotate(angle, fillcolor=235, expand=True))
 
 
@@ -731,15 +732,9 @@ def test_fused_word_shape_against_a_straight_run():
 
 
 def test_small_writing_is_read_from_a_larger_working_image():
-    # a 3000 px photo of 4 lines of 'V's 30 px high (27 px and the pen): 20 px at the 2000 px working
+    # a 3000 px photo of 4 lines of 'V's 30 px high (28 px and the pen): 20 px at the 2000 px working
     # size, so the page is read again at 36 / 20 of that size: 3600 px, 1.2x the photo
-    from PIL import ImageDraw
-    im = Image.new("L", (3000, 2200), 230)
-    d = ImageDraw.Draw(im)
-    for li in range(4):
-        for k in range(12):
-            x, y = 300 + k * 34 + (k // 4) * 30, 400 + li * 60
-            d.line([x, y, x + 9, y + 27, x + 18, y], fill=40, width=3)
+    im = Image.fromarray(_text_page([12] * 4, size=(2200, 3000), scale=0.35, word=4))
     found = segment.find_letters(np.asarray(im, np.float32) / 255)
     assert found.info.get("enlarged_for_small_writing")
     assert found.info["scale"] == pytest.approx(1.2, rel=0.03)
