@@ -592,8 +592,8 @@ def find_letters(image, work_side=WORK_SIDE, larger=None):
         first = max(grey.shape)
         if larger is not None and first < side:
             grey = to_grey(larger())
-        # worth it when the working image grows by 15 % over the first one (in that one's pixels)
-        if min(MAX_UPSCALE, side / max(grey.shape)) * max(grey.shape) > 1.15 * page.info["scale"] * first:
+        # worth it when the working image grows by 15 % over the first one's
+        if min(side, MAX_UPSCALE * max(grey.shape)) > 1.15 * page.info["scale"] * first:
             page = _find_letters(grey, side)
             page.info["enlarged_for_small_writing"] = True
     return page
