@@ -117,13 +117,15 @@ def cmd_data(argv):
     mk.add_argument("--grid", action="store_true", help="squared paper: a faint grid under the writing")
     mk.add_argument("--dense", action="store_true",
                     help="a full sheet: 12-24 lines of ordinary-sized writing (characters 1.2-2.1 %% of its height)")
+    mk.add_argument("--punctuation", action="store_true",
+                    help="write punctuation too: . , ' \" - ! ? : ; (not in the 36-class text: to be left out)")
     mk.add_argument("--words", metavar="FILE",
                     help="write words drawn from this text file (whitespace-separated) instead of the built-in list")
     a = p.parse_args(argv)
     from fastnn_plugins.ocr.synth import make_pages_command
     try:
         make_pages_command(resolve_root(a.data), a.out, a.n, a.seed, a.rephotograph, a.touching, a.degrade,
-                           a.grid, a.words, a.dense)
+                           a.grid, a.words, a.dense, a.punctuation)
     except (DataError, ValueError) as exc:
         print(f"fastnn data: {exc}", file=sys.stderr)
         return 1

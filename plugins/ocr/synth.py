@@ -60,6 +60,78 @@ def _char_image(bank, ch, rng, height):
     return np.clip(out, 0, 1)
 
 
+# Punctuation as pen strokes, in units of the line's height (top 0, baseline 1): ("line", points) or
+# ("dot", centre). None of it is in the 36-class alphabet; a reader must leave it out of the text.
+_MARKS = {
+    ".": [("dot", (0.1, 0.93))],
+    ",": [("dot", (0.12, 0.9)), ("line", [(0.14, 0.92), (0.1, 1.04), (0.03, 1.15)])],
+    "'": [("line", [(0.1, 0.0), (0.06, 0.28)])],
+    '"': [("line", [(0.1, 0.0), (0.07, 0.27)]), ("line", [(0.26, 0.0), (0.23, 0.27)])],
+    "-": [("line", [(0.0, 0.52), (0.4, 0.5)])],
+    "!": [("line", [(0.1, 0.0), (0.1, 0.72)]), ("dot", (0.1, 0.93))],
+    "?": [("line", [(0.02, 0.22), (0.08, 0.06), (0.22, 0.0), (0.38, 0.06), (0.42, 0.2), (0.34, 0.34),
+                    (0.22, 0.45), (0.22, 0.68)]), ("dot", (0.22, 0.93))],
+    ":": [("dot", (0.1, 0.45)), ("dot", (0.1, 0.93))],
+    ";": [("dot", (0.12, 0.45)), ("dot", (0.12, 0.9)), ("line", [(0.14, 0.92), (0.1, 1.04), (0.03, 1.15)])],
+}
+PUNCTUATION = "".join(_MARKS)
+
+
+def _mark_image(ch, height, rng):
+    """(ink coverage, top offset from the line's top) of a punctuation mark drawn with a pen about as wide
+    as the glyphs' strokes (0.09-0.14 of their height), each point jittered by up to 3 % of the height."""
+    s = 4.0  # drawn at 4x and reduced: smooth edges like the zoomed glyphs
+    pen = height * rng.uniform(0.09, 0.14)
+    parts = [(kind, np.atleast_2d(np.array(pts, float)) + rng.uniform(-0.03, 0.03, np.shape(np.atleast_2d(pts))))
+             for kind, pts in _MARKS[ch]]
+    if ch == "-":
+        parts[0][1][1, 0] = rng.uniform(0.25, 0.5)  # dashes come in lengths
+    pts = np.concatenate([p for _, p in parts])
+    top = pts[:, 1].min() * height - pen
+    w = int((pts[:, 0].max() + 0.05) * height + 2 * pen) + 2
+    h = int((pts[:, 1].max() * height + pen) - top) + 2
+    canvas = Image.new("L", (int(w * s), int(h * s)), 0)
+    draw = ImageDraw.Draw(canvas)
+
+    def at(p):
+        return ((p[0] * height + pen) * s, (p[1] * height - top) * s)
+    for kind, p in parts:
+        if kind == "dot":
+            cx, cy = at(p[0])
+            r = pen * rng.uniform(0.6, 0.9) * s
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=255)
+        else:
+            draw.line([at(q) for q in p], fill=255, width=max(1, int(pen * s)), joint="curve")
+            for q in (p[0], p[-1]):  # round pen ends
+                cx, cy = at(q)
+                r = pen * s / 2
+                draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=255)
+    ink = np.asarray(canvas.resize((w, h), Image.LANCZOS), np.float32) / 255.0
+    return np.clip(ink, 0, 1), int(round(top))
+
+
+def _punctuate(lines, rng):
+    """Lines as people write them: list numbers with a period, commas, full stops, ! ? : ; after words,
+    an apostrophe in a word (DON'T), a word in quotes, hyphenated pairs."""
+    out = []
+    for line in lines:
+        words = line.split()
+        if rng.random() < 0.2:
+            words.insert(0, f"{rng.integers(1, 10)}.")
+        text = ""
+        for i, w in enumerate(words):
+            r = rng.random()
+            if w.isalpha() and len(w) >= 3 and r < 0.08:
+                w = w[:-1] + "'" + w[-1]
+            elif r < 0.14:
+                w = f'"{w}"'
+            if rng.random() < 0.25 and w[-1] not in PUNCTUATION:
+                w += ",.!?:;"[rng.choice(6, p=[0.35, 0.3, 0.1, 0.1, 0.1, 0.05])]
+            text += ("-" if text and text[-1] not in PUNCTUATION and rng.random() < 0.06 else " ") + w
+        out.append(text.strip())
+    return out
+
+
 LETTER_GAP = (0.12, 0.35)  # gap between letters of a word, in character heights
 TOUCHING_GAP = (-0.08, 0.08)  # cramped writing: about half the neighbours touch or overlap
 HEIGHT = (45, 90)  # character height on the 1400 x 1900 sheet (px): a few lines of large writing
@@ -67,13 +139,16 @@ DENSE_HEIGHT = (22, 40)  # a full sheet of ordinary-sized writing: 1.2-2.1 % of 
 
 
 def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter_gap=LETTER_GAP, grid=False,
-                 vocabulary=WORDS, dense=False):
+                 vocabulary=WORDS, dense=False, punctuation=False):
     """(RGB uint8 page image, list of text lines) with dark ink on paper, no surround yet; ruled=True
     draws notebook rules under the text lines, grid=True a squared paper's grid under everything;
-    words are drawn from vocabulary; dense=True fills the sheet with many lines of smaller writing."""
+    words are drawn from vocabulary; dense=True fills the sheet with many lines of smaller writing;
+    punctuation=True writes punctuation marks too (PUNCTUATION)."""
     H, W = size
     n_lines = n_lines or int(rng.integers(12, 25) if dense else rng.integers(3, 7))
     lines = _line_texts(rng, n_lines, vocabulary, (3, 8) if dense else (1, 5))
+    if punctuation:
+        lines = _punctuate(lines, rng)
     height = rng.uniform(*(DENSE_HEIGHT if dense else HEIGHT))
     ink = np.zeros((H, W), np.float32)  # ink coverage
     y = rng.uniform(0.08, 0.15) * H
@@ -89,9 +164,14 @@ def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter
                 x += height * rng.uniform(0.7, 1.1)
                 placed += " "
                 continue
-            g = 1.0 - _char_image(bank, ch, rng, height)
-            h, w = g.shape
-            yy = int(y + slope * x + (height - h) + rng.uniform(-3, 3))
+            if ch in PUNCTUATION:
+                g, top = _mark_image(ch, height, rng)
+                h, w = g.shape
+                yy = int(y + slope * x + top)
+            else:
+                g = 1.0 - _char_image(bank, ch, rng, height)
+                h, w = g.shape
+                yy = int(y + slope * x + (height - h) + rng.uniform(-3, 3))
             if x + w >= W * 0.95 or yy + h >= H * 0.95 or yy < 0:
                 break
             ink[yy:yy + h, int(x):int(x) + w] = np.maximum(ink[yy:yy + h, int(x):int(x) + w], g)
@@ -222,11 +302,12 @@ DEGRADATIONS = {"low-res": low_resolution, "shadow": shadow, "blur": blur}
 
 
 def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=None, grid=False, vocabulary=WORDS,
-               dense=False):
+               dense=False, punctuation=False):
     """[(name, RGB array, ground-truth lines)]: n synthetic photos, plus re-photographed sample pages;
     touching=True writes cramped words whose letters often touch; degrade: a DEGRADATIONS name applied
     to every photo; grid=True writes every page on squared paper; vocabulary: the words to write;
-    dense=True fills each sheet with 12-24 lines of ordinary-sized writing."""
+    dense=True fills each sheet with 12-24 lines of ordinary-sized writing; punctuation=True adds
+    punctuation marks to the text (left out of the ground truth's stripped lines)."""
     if degrade is not None and degrade not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {degrade!r}; choose from {', '.join(DEGRADATIONS)}")
     rng = np.random.default_rng(seed)
@@ -236,7 +317,7 @@ def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=
         kind = ["desk", "desk", "flat", "flat-rotated", "ruled-desk"][i % 5]
         page, lines = compose_page(bank, rng, ruled=kind == "ruled-desk",
                                    letter_gap=TOUCHING_GAP if touching else LETTER_GAP, grid=grid,
-                                   vocabulary=vocabulary, dense=dense)
+                                   vocabulary=vocabulary, dense=dense, punctuation=punctuation)
         if kind in ("desk", "ruled-desk"):
             img = photograph(page, rng)
         elif kind == "flat-rotated":
@@ -271,11 +352,11 @@ def write_pages(pages, out):
 
 
 def make_pages_command(root, out, n, seed, rephotograph, touching=False, degrade=None, grid=False, words=None,
-                       dense=False):
+                       dense=False, punctuation=False):
     from fastnn.data.formats import load_pages
     vocabulary = read_words(words) if words else WORDS
     samples = load_pages(root) if rephotograph else []
     pages = make_pages(root, n, seed, [(p, t) for p, t in samples if t], touching, degrade, grid, vocabulary,
-                       dense)
+                       dense, punctuation)
     write_pages(pages, out)
     print(f"wrote {len(pages)} pages with ground_truth.json to {out}")
