@@ -223,14 +223,15 @@ def _cut_word(word, logp, wordlist, seq_type, cuts):
     return best
 
 
-def decode_page(probs, lines, spaces, context=True, wordlist=None, cuts=None, chosen=None):
+def decode_page(probs, lines, spaces, context=True, wordlist=None, cuts=None, chosen=None, numbered=None):
     """Text lines from probabilities (n, 36) of boxes grouped in lines with word spaces. cuts: other
     ways to cut wide boxes (repair.split_touching_characters), chosen with the word list; the choice
-    per group goes into the dict `chosen` when one is given."""
+    per group goes into the dict `chosen` when one is given. numbered: per line, whether it opens with
+    a list label (a period after it): a lone character there leans to digits, not to the word I."""
     logp = np.log(np.clip(probs, 1e-12, 1.0))
     cuts = {g: [(seg, np.log(np.clip(p, 1e-12, 1.0))) for seg, p in opts] for g, opts in (cuts or {}).items()}
     out = []
-    for line, sp in zip(lines, spaces):
+    for li, (line, sp) in enumerate(zip(lines, spaces)):
         words, cur, gaps = [], [], []  # gaps: the space before each word but the first
         for k, (box, space) in enumerate(zip(line, sp)):
             if space and cur:
@@ -250,8 +251,10 @@ def decode_page(probs, lines, spaces, context=True, wordlist=None, cuts=None, ch
         seq_type = int((free[[line.index(k) for k in lone]] >= N_LETTERS).mean() > 0.5) \
             if len(lone) >= 3 and 2 * len(lone) >= len(words) else None
 
+        label_type = 1 if numbered and numbered[li] and len(words[0]) == 1 else None
         if wordlist is None:
-            labels = [decode_word(logp[w], line_type) for w in words]
+            labels = [decode_word(logp[w], label_type if i == 0 and label_type is not None else line_type)
+                      for i, w in enumerate(words)]
         else:
             # a word holding a box that may be cut otherwise is read over the cuts, its pieces' rows appended
             # to logp; (labels, score) per token, a lone character's score is never compared (None)
@@ -265,7 +268,8 @@ def decode_page(probs, lines, spaces, context=True, wordlist=None, cuts=None, ch
                     logp = np.concatenate([logp, rows])
                     readings.append((labels, score if len(rows) > 1 else None))
                 else:
-                    readings.append((decode_lone(logp[w], seq_type), None) if len(w) == 1
+                    lean = label_type if i == 0 and label_type is not None else seq_type
+                    readings.append((decode_lone(logp[w], lean), None) if len(w) == 1
                                     else wordlist.decode(logp[w]))
             words, readings = _join_split_words(words, readings, logp, wordlist, gaps)
             words, labels = _split_run_on_words(words, readings, logp, wordlist)

@@ -11,6 +11,8 @@ from scipy import ndimage as ndi
 from skimage import measure, morphology
 from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 
+from .punctuation import drop_marks, find_punctuation, list_labels
+
 WORK_SIDE = 2000  # longer side of the working image (px)
 MAX_UPSCALE = 2.0  # a smaller photo is enlarged up to this much: its thin strokes then binarise smoothly
 MIN_CHAR_PX = 10  # at WORK_SIDE: smaller "characters" are texture, and could not be read anyway
@@ -38,6 +40,7 @@ class Page:
     spaces: list  # per line, per box k: 0.0, or the gap before it in units of the line's space
     # threshold (> 1) where a word space precedes it; truthy exactly where there is a space
     info: dict = field(default_factory=dict)
+    numbered: list = field(default_factory=list)  # per line: opens with a list label ("1." -> a number)
 
 
 def load_image(path, max_side=WORK_SIDE):
@@ -645,6 +648,7 @@ def _drop_lone_marks_off_the_text(page, beyond=(3.0, 2.0)):
     page.boxes, page.comp_ids = b[order], [page.comp_ids[k] for k in order]
     page.lines = [[new_index[k] for k in page.lines[li]] for li in keep]
     page.spaces = [page.spaces[li] for li in keep]
+    page.numbered = [page.numbered[li] for li in keep] if page.numbered else []
     return page
 
 
@@ -733,12 +737,23 @@ def _segment(grey, paper, surround, scale):
     ws = boxes[:, 3] - boxes[:, 1]
     h_med = float(np.median(hs))
     keep = np.maximum(hs, ws) >= 0.35 * h_med  # periods, commas and specks are small for their line
+    dots = boxes[~keep]
     boxes, groups = boxes[keep], [g for g, k in zip(groups, keep) if k]
     boxes, groups = _drop_chopped_line(boxes, groups, h_med)
     # marks with a stroke width foreign to the page, and flat or thick lone marks, are not writing
     boxes, groups, lines = _drop_foreign_strokes(boxes, groups, props, h_med)
     spaces = find_all_spaces(boxes, lines, h_med)
+    marks = find_punctuation(boxes, groups, lines, {p.label: p.bbox for p in props}, dots, h_med)
+    if marks:  # spaces were found with the marks in place: the writer's spacing includes them
+        lines, spaces = drop_marks(lines, spaces, marks)
+    numbered = list_labels(boxes, lines, spaces, np.concatenate([dots, boxes[list(marks)]]).reshape(-1, 4), h_med)
+    if marks:
+        order = [k for line in lines for k in line]
+        new_index = {k: i for i, k in enumerate(order)}
+        boxes, groups = boxes[order], [groups[k] for k in order]
+        lines = [[new_index[k] for k in line] for line in lines]
+        info["punctuation_dropped"] = len(marks)
     bw = np.ones_like(norm)
     bw[np.isin(lab, [c for g in groups for c in g])] = 0.0
     info.update({"char_height": h_med, "components": len(props)})
-    return Page(grey, bw, boxes, lab, groups, lines, spaces, info)
+    return Page(grey, bw, boxes, lab, groups, lines, spaces, info, numbered)

@@ -53,7 +53,7 @@ def read_page(image, backend, context=True, wordlist=None, larger=None):
     page.info["split_boxes"] = int(len(page.boxes) - n_boxes)
     chosen = {}
     lines = decode.decode_page(probs, page.lines, page.spaces, context, wordlist,
-                               page.info.get("cut_alternatives"), chosen)
+                               page.info.get("cut_alternatives"), chosen, page.numbered)
     apply_cuts(page, chosen)
     return page, lines, probs
 
