@@ -35,6 +35,9 @@ def _line_of_marks():
     add([100, 345, 127, 351], kind="!")  # a ! whose dot was dropped as a speck (given in dots)
     add([100, 360, 140, 366])  # an I: narrow, but it spans the band
     add([100, 380, 140, 405])
+    add([100, 415, 106, 440])  # a T's bar and an L's foot left apart from their strokes: flat, not marks
+    add([134, 450, 140, 475])
+    add([100, 480, 140, 505])
     return marks, np.array(boxes), groups, pieces
 
 

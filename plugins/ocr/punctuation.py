@@ -41,9 +41,10 @@ def _kind(box, pieces, top, bottom, dots):
     y1, x1, y2, x2 = box
     hb = bottom - top
     h, w = y2 - y1, x2 - x1
-    if h < SHORT * hb and y2 <= top + HIGH * hb:
+    upright = w < 1.5 * h  # a flat mark up high or low is a letter's bar left apart (T, 7, Z, L), not punctuation
+    if upright and h < SHORT * hb and y2 <= top + HIGH * hb:
         return "'"
-    if h < SHORT * hb and y1 >= top + LOW * hb:
+    if upright and h < SHORT * hb and y1 >= top + LOW * hb:
         return ","
     if h < FLAT * hb and w >= 1.5 * h and top + 0.25 * hb <= (y1 + y2) / 2 <= top + 0.8 * hb:
         return "-"
