@@ -503,6 +503,17 @@ def test_skew_of_cramped_writing_on_ruled_paper(angle):
     assert abs(abs(segment.estimate_skew(mask)) - abs(angle)) < 1.0
 
 
+def test_space_threshold_parts_letter_gaps_from_spaces_at_the_largest_ratio():
+    # a line with one wide space: the largest step (1.46 -> 2.63) lies among the spaces, the largest
+    # ratio (0.54 -> 1.46) between letters and spaces (gaps in letter widths, from a punctuated page)
+    gaps = np.array([0.19, 0.2, 0.2, 0.22, 0.24, 0.26, 0.28, 0.37, 0.39, 0.43, 0.44, 0.44, 0.54, 1.46, 2.63, 2.85])
+    assert segment._gap_threshold(gaps) == pytest.approx((0.54 + 1.46) / 2)
+    # ratios of small gaps count from a quarter letter: 0.02 -> 0.35 is no jump to a space
+    assert segment._gap_threshold(np.array([0.02, 0.35, 0.4, 1.2, 1.3])) == pytest.approx(0.8)
+    # one mode only: no threshold
+    assert segment._gap_threshold(np.array([0.2, 0.25, 0.3, 0.35, 0.4])) is None
+
+
 def test_word_spaces_in_cramped_writing_where_boxes_hold_several_letters():
     # height-40 boxes; letters gaps 0-2 px, word gaps 24 px (0.6 heights); most boxes are fused words
     # two to three heights wide, so their median width is no letter width
@@ -513,7 +524,7 @@ def test_word_spaces_in_cramped_writing_where_boxes_hold_several_letters():
         x += w + g
     boxes = np.array(boxes)
     # gaps in letter widths (the median width, clipped to one height): 0.025, 0.6, 0.05, 0.6, 0; the
-    # threshold halves the largest jump, (0.05 + 0.6) / 2, and a space is given in its units
+    # threshold halves the one jump, (0.05 + 0.6) / 2, and a space is given in its units
     margin = 0.6 / 0.325
     assert segment.find_spaces(boxes, list(range(6)), h) == pytest.approx([0, 0, margin, 0, margin, 0])
     # ordinary writing, letters 0.7 heights wide: gaps of a fifth of a letter are no spaces

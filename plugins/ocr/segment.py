@@ -538,17 +538,23 @@ def group_lines(boxes, h_med):
     return [[int(k) for k in line] for line in lines]
 
 
+SPACE_RATIO_FLOOR = 0.25  # letter widths: ratios of smaller gaps count from here (touching letters' gaps ~0)
+
+
 def _gap_threshold(gaps):
-    """Split gaps (in letter widths) into letter gaps and word spaces at the largest jump
-    between two modes; None when the gaps show no second mode."""
+    """Split gaps (in letter widths) into letter gaps and word spaces between two modes: at the step
+    with the largest ratio (spaces vary by factors, so one wide space in a line, after a list number or
+    a sentence, must not lift the split above the others); None when the gaps show no second mode (a
+    step of 0.3 letter widths and a ratio of 1.5 at least)."""
     if len(gaps) < 3:
         return None
     s = np.sort(gaps)
     jumps = np.diff(s)
-    k = int(np.argmax(jumps))
-    if jumps[k] > 0.3 and s[k + 1] > 1.5 * max(s[k], 0.05):
-        return (s[k] + s[k + 1]) / 2
-    return None
+    steps = (jumps > 0.3) & (s[1:] > 1.5 * np.maximum(s[:-1], 0.05))
+    if not steps.any():
+        return None
+    k = int(np.argmax(np.where(steps, s[1:] / np.maximum(s[:-1], SPACE_RATIO_FLOOR), -np.inf)))
+    return (s[k] + s[k + 1]) / 2
 
 
 def _line_gaps(boxes, line, h_med):
