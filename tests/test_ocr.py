@@ -130,6 +130,23 @@ def test_the_wider_the_gap_the_surer_the_space():
     assert decode.space_evidence(1.5) == pytest.approx(np.log(20) + 0.5 * np.log(50))
 
 
+def test_letters_spaced_wide_are_joined_into_a_listed_word(tmp_path):
+    # THE M A KE: spaces read between widely spaced letters; no two neighbours make a listed word (MA,
+    # AKE), the three tokens together do; lone characters take the prior of a lone token
+    words = tmp_path / "words.txt"
+    words.write_text("THE\nMAKE\nNAP\n")
+    wl = decode.WordList(str(words))
+    p = _probs(*[{c: 0.9} for c in "THEMAKE"])
+    lines = [list(range(7))]
+    assert decode.decode_page(p, lines, [[0, 0, 0, 1.0, 1.0, 1.0, 0]], wordlist=wl) == ["THE MAKE"]
+    # in a line of lone characters they stay a sequence: N A P is not the word NAP
+    p = _probs(*[{c: 0.9} for c in "NAP"])
+    assert decode.decode_page(p, [[0, 1, 2]], [[0, 1.0, 1.0]], wordlist=wl) == ["N A P"]
+    # with a word beside them they are spaced-out letters of one: A NA P -> A NAP
+    p = _probs(*[{c: 0.9} for c in "ANAP"])
+    assert decode.decode_page(p, [[0, 1, 2, 3]], [[0, 1.0, 0, 1.0]], wordlist=wl) == ["A NAP"]
+
+
 def test_a_join_must_make_a_listed_word():
     class Words:  # the joined reading scores far above the two tokens, listed or not
         def __init__(self, listed):

@@ -44,6 +44,7 @@ SPACE_EVIDENCE = np.log(20.0)  # odds that a gap just over the line's space thre
 SPACE_EVIDENCE_SLOPE = np.log(50.0)  # and the odds grow this much per threshold of gap beyond it
 MISSED_SPACE = np.log(0.1)  # a space written too tight to see, between two words read as one token
 MAX_WORD = 15
+JOIN_TOKENS = 4  # a word split by misread spaces is joined from up to this many tokens
 # With word frequencies (the `wordfreq` package), a listed word's prior grows with its frequency in
 # running text, tempered (a page is not a newspaper); a listed word never seen counts as FREQ_FLOOR.
 FREQ_POWER = 0.5
@@ -271,27 +272,43 @@ def decode_page(probs, lines, spaces, context=True, wordlist=None, cuts=None, ch
                     lean = label_type if i == 0 and label_type is not None else seq_type
                     readings.append((decode_lone(logp[w], lean), None) if len(w) == 1
                                     else wordlist.decode(logp[w]))
-            words, readings = _join_split_words(words, readings, logp, wordlist, gaps)
+            words, readings = _join_split_words(words, readings, logp, wordlist, gaps, lone=seq_type is None)
             words, labels = _split_run_on_words(words, readings, logp, wordlist)
         out.append(" ".join("".join(CLASSES36[k] for k in lab) for lab in labels))
     return out
 
 
-def _join_split_words(words, readings, logp, wordlist, gaps=None):
+def _join_split_words(words, readings, logp, wordlist, gaps=None, lone=False):
     """A space read inside a word splits it in two: join two neighbours when one listed word explains
     their ink better than two tokens do, by more than the evidence of the gap (space_evidence). gaps:
-    the space before each word but the first, in units of the line's space threshold (segment.find_spaces)."""
+    the space before each word but the first, in units of the line's space threshold (segment.find_spaces).
+    lone=True lets a lone character join too, scored with the prior of a lone token (widely spaced
+    letters read M A KE); in a line of lone characters ("A B C") they stay apart."""
     gaps = list(gaps) if gaps is not None else [1.0] * (len(words) - 1)
+
+    def score(k):
+        return readings[k][1] if len(words[k]) > 1 else _lone_reading(logp[words[k]])[1]
+
+    def joinable(k):
+        return (len(words[k]) > 1 and readings[k][1] is not None) or (len(words[k]) == 1 and lone)
     k = 0
     while k < len(words) - 1:
-        a, b = words[k], words[k + 1]
-        if len(a) > 1 and len(b) > 1:
-            joined = wordlist.decode(logp[a + b])
-            if wordlist.listed(joined[0]) and \
-                    joined[1] > readings[k][1] + readings[k + 1][1] + space_evidence(gaps[k]):
-                words[k:k + 2], readings[k:k + 2] = [a + b], [joined]
-                del gaps[k]
-                continue
+        best = None  # (margin, tokens joined, reading): up to JOIN_TOKENS neighbours become one word
+        for n in range(2, min(JOIN_TOKENS, len(words) - k) + 1):
+            if not joinable(k + n - 1) or not joinable(k):
+                break
+            rows = [i for w in words[k:k + n] for i in w]
+            joined = wordlist.decode(logp[rows])
+            margin = joined[1] - sum(score(k + i) + (space_evidence(gaps[k + i]) if i < n - 1 else 0.0)
+                                     for i in range(n))
+            if wordlist.listed(joined[0]) and margin > 0 and (best is None or margin > best[0]):
+                best = (margin, n, joined)
+        if best is not None:
+            n = best[1]
+            words[k:k + n] = [[i for w in words[k:k + n] for i in w]]
+            readings[k:k + n] = [best[2]]
+            del gaps[k:k + n - 1]
+            continue
         k += 1
     return words, readings
 
