@@ -4,6 +4,7 @@ from PIL import Image, ImageDraw
 
 from fastnn.data import CLASSES36
 from fastnn_plugins.ocr import decode, punctuation, segment, synth
+from tests.test_ocr import _probs
 
 
 def _line_of_marks():
@@ -85,14 +86,6 @@ def test_a_list_label_is_a_token_of_one_or_two_boxes_before_a_period():
     boxes = np.array(word + [[100, 200, 140, 225]])
     after = np.array([[134, 140, 140, 146]])
     assert punctuation.list_labels(boxes, [list(range(5))], [[0.0, 0.0, 0.0, 0.0, 1.5]], after, 40.0) == [False]
-
-
-def _probs(*rows):
-    p = np.full((len(rows), 36), 1e-4)
-    for i, row in enumerate(rows):
-        for ch, v in row.items():
-            p[i, CLASSES36.index(ch)] = v
-    return p / p.sum(1, keepdims=True)
 
 
 def test_a_list_label_is_read_as_a_number(tmp_path):
