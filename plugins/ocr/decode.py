@@ -294,8 +294,8 @@ def _join_split_words(words, readings, logp, wordlist, gaps=None, lone=False):
     k = 0
     while k < len(words) - 1:
         best = None  # (margin, tokens joined, reading): up to JOIN_TOKENS neighbours become one word
-        for n in range(2, min(JOIN_TOKENS, len(words) - k) + 1):
-            if not joinable(k + n - 1) or not joinable(k):
+        for n in range(2, min(JOIN_TOKENS, len(words) - k) + 1) if joinable(k) else ():
+            if not joinable(k + n - 1):
                 break
             rows = [i for w in words[k:k + n] for i in w]
             joined = wordlist.decode(logp[rows])

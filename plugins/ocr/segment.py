@@ -626,6 +626,14 @@ def _find_letters(grey, work_side):
     return page
 
 
+def _renumber(boxes, comp_ids, lines):
+    """The boxes of `lines` (and their component lists) in reading order, the others left out, and the
+    lines as indices into them."""
+    order = [k for line in lines for k in line]
+    new_index = {k: i for i, k in enumerate(order)}
+    return boxes[order], [comp_ids[k] for k in order], [[new_index[k] for k in line] for line in lines]
+
+
 def _drop_lone_marks_off_the_text(page, beyond=(3.0, 2.0)):
     """A reading beyond the bright sheet also sees its edges and what lies on the desk: a mark alone in its
     line more than beyond = (3, 2) character heights above or below, or beside, the block of writing is one
@@ -648,11 +656,8 @@ def _drop_lone_marks_off_the_text(page, beyond=(3.0, 2.0)):
         return page
     page.info["lone_marks_dropped"] = len(off)
     keep = [li for li, line in enumerate(page.lines) if line[0] not in off]
-    order = [k for li in keep for k in page.lines[li]]
-    new_index = {k: i for i, k in enumerate(order)}
     page.bw[np.isin(page.labels, [c for k in off for c in page.comp_ids[k]])] = 1.0
-    page.boxes, page.comp_ids = b[order], [page.comp_ids[k] for k in order]
-    page.lines = [[new_index[k] for k in page.lines[li]] for li in keep]
+    page.boxes, page.comp_ids, page.lines = _renumber(b, page.comp_ids, [page.lines[li] for li in keep])
     page.spaces = [page.spaces[li] for li in keep]
     page.numbered = [page.numbered[li] for li in keep] if page.numbered else []
     return page
@@ -751,14 +756,11 @@ def _segment(grey, paper, surround, scale):
     spaces = find_all_spaces(boxes, lines, h_med)
     marks = find_punctuation(boxes, groups, lines, {p.label: p.bbox for p in props}, dots, h_med)
     if marks:  # spaces were found with the marks in place: the writer's spacing includes them
+        dots = np.concatenate([dots, boxes[list(marks)]])
         lines, spaces = drop_marks(lines, spaces, marks)
-    numbered = list_labels(boxes, lines, spaces, np.concatenate([dots, boxes[list(marks)]]).reshape(-1, 4), h_med)
-    if marks:
-        order = [k for line in lines for k in line]
-        new_index = {k: i for i, k in enumerate(order)}
-        boxes, groups = boxes[order], [groups[k] for k in order]
-        lines = [[new_index[k] for k in line] for line in lines]
+        boxes, groups, lines = _renumber(boxes, groups, lines)
         info["punctuation_dropped"] = len(marks)
+    numbered = list_labels(boxes, lines, spaces, dots, h_med)
     bw = np.ones_like(norm)
     bw[np.isin(lab, [c for g in groups for c in g])] = 0.0
     info.update({"char_height": h_med, "components": len(props)})
