@@ -29,6 +29,19 @@ def char_accuracy(pred, truth):
     return 1.0 - levenshtein(p, t) / max(len(t), 1)
 
 
+def words_of(text):
+    """The A-Z/0-9 words of a text: apostrophes dropped (DON'T -> DONT), any other mark or space parts."""
+    keep = set(CLASSES36)
+    return "".join(c if c in keep else " " for c in text.upper().replace("'", "")).split()
+
+
+def word_accuracy(pred, truth):
+    """1 - word-level Levenshtein(pred, truth) / number of truth words: a word read with a wrong
+    character, split by a false space or run into its neighbour counts as an error."""
+    p, t = words_of(pred), words_of(truth)
+    return 1.0 - levenshtein(p, t) / max(len(t), 1)
+
+
 LINE_PENALTY = np.log(5.0)  # a one-character word leans to its line's majority type
 
 # Prior probabilities of what a token on a page is, for decoding with a word list: a listed word, a

@@ -148,19 +148,25 @@ def run(ctx):
             want = "".join(c for c in want.upper() if c.isalnum())
             entry.update({"expected": len(want), "char_acc": decode.char_accuracy(text, want),
                           "lines_expected": len(truth.get("lines", []))})
+            if truth.get("lines"):  # words as written, spaces included
+                entry["word_acc"] = decode.word_accuracy(text, " ".join(truth["lines"]))
         if not entry["detected"]:
             print(f"{name}: no characters found (blank page or no handwriting)")
         pages[name] = entry
         acc = f"  char_acc {entry['char_acc']:.3f}" if "char_acc" in entry else ""
+        acc += f"  word_acc {entry['word_acc']:.3f}" if "word_acc" in entry else ""
         print(f"--- {name}: {entry['detected']} characters{acc}\n{text}")
     accs = [p["char_acc"] for p in pages.values() if "char_acc" in p]
+    word_accs = [p["word_acc"] for p in pages.values() if "word_acc" in p]
     metrics = {"pages": pages, "mean_char_acc": float(np.mean(accs)) if accs else None,
+               "mean_word_acc": float(np.mean(word_accs)) if word_accs else None,
                "seconds_per_page": statistics.mean(times) if times else None, "model": model_info["model"],
                "model_info": model_info, "model_load_seconds": model_seconds, "context": not a.no_context,
                "wordlist": wl_desc, "failed_pages": failures}
     ctx.write_metrics(metrics)
     if accs:
-        print(f"mean character accuracy {metrics['mean_char_acc']:.3f} over {len(accs)} page(s)")
+        words = f", word accuracy {metrics['mean_word_acc']:.3f}" if word_accs else ""
+        print(f"mean character accuracy {metrics['mean_char_acc']:.3f}{words} over {len(accs)} page(s)")
     if times:
         print(f"{metrics['seconds_per_page']:.2f} s per page with the {model_info['model']} classifier")
     if failures == len(paths):
