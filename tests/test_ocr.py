@@ -17,6 +17,14 @@ def test_levenshtein_and_char_accuracy_hand_computed():
     assert decode.char_accuracy("1. MAKE", "1MAKE") == 1.0
 
 
+def test_word_accuracy_hand_computed():
+    # four words; M A KE: one word read as three (1 substituted, 2 inserted) -> 1 - 3/4
+    assert decode.word_accuracy("1 M A KE\nA LIST", "1. MAKE A LIST") == pytest.approx(0.25)
+    assert decode.word_accuracy("DONT STOP NOW", "DON'T STOP-NOW") == 1.0
+    assert decode.word_accuracy("TO D0", "TO DO") == pytest.approx(0.5)
+    assert decode.word_accuracy("TODO", "TO DO") == pytest.approx(0.0)  # one substitution, one deletion
+
+
 def _probs(*rows):
     p = np.full((len(rows), 36), 1e-4)
     for i, row in enumerate(rows):
@@ -265,6 +273,12 @@ def test_ocr_task_outputs_and_bad_files(tmp_path, monkeypatch, shared_data):
     assert first["expected"] == len(truth)
     assert first["text"].replace("\n", "").replace(" ", "") == "A" * first["detected"]
     assert first["char_acc"] == pytest.approx(decode.char_accuracy("A" * first["detected"], truth))
+    # every word (none of which is all A's) is wrong, and no more tokens are read than there are words
+    truth_words = decode.words_of(" ".join(pages[0][2]))
+    n_words = len(truth_words)
+    assert not any(set(w) == {"A"} for w in truth_words)
+    assert first["word_acc"] == pytest.approx(1 - max(len(first["text"].split()), n_words) / n_words)
+    assert m["mean_word_acc"] == pytest.approx(first["word_acc"])
     assert abs(first["detected"] - len(truth)) <= max(2, 0.08 * len(truth))  # as the segmentation test
     assert "not a readable image" in m["pages"]["broken.jpg"]["error"]
     assert m["pages"]["blank.png"]["detected"] == 0
@@ -529,6 +543,32 @@ def test_space_threshold_parts_letter_gaps_from_spaces_at_the_largest_ratio():
     assert segment._gap_threshold(np.array([0.02, 0.35, 0.4, 1.2, 1.3])) == pytest.approx(0.8)
     # one mode only: no threshold
     assert segment._gap_threshold(np.array([0.2, 0.25, 0.3, 0.35, 0.4])) is None
+    # overlapping letters (a gap below zero) are no mode of their own: N E U R A L stays one word
+    assert segment._gap_threshold(np.array([0.21, 0.29, 0.36, -0.14, 0.27, 0.43])) is None
+    # spaced digits (1 2 3 ... 0), the first set further apart: a lower "mode" a letter wide is spaces too
+    assert segment._gap_threshold(np.array([2.41, 1.5, 1.5, 1.07, 1.36, 0.98, 1.57, 0.69, 0.93])) is None
+    # a page's one wide gap is no mode: two spaces above the step at least
+    assert segment._gap_threshold(np.array([0.8, 0.9, 1.0, 1.1, 1.2, 2.4]), min_spaces=2) is None
+
+
+def test_page_threshold_splits_overlapping_letter_gaps_and_spaces_in_log_space():
+    # a writer who spaces letters wide: letter gaps about half a letter (up to 1.2) and spaces of 1.5-3,
+    # no clear step anywhere in the pooled gaps; two classes of log gap, split where their between-class
+    # variance peaks
+    rng = np.random.default_rng(0)
+    letters = np.concatenate([np.clip(rng.normal(0.5, 0.25, 80), -0.1, 1.0), [1.1, 1.2]])
+    spaces = rng.uniform(1.35, 3.0, 25)
+    gaps = np.concatenate([letters, spaces])
+    assert segment._gap_threshold(gaps, min_spaces=2) is None
+    thr = segment._page_gap_threshold(gaps)
+    x = np.sort(np.log(np.maximum(gaps, 0.25)))  # ratios of small gaps count from a quarter letter
+    best = max(range(1, len(x)), key=lambda k: k * (len(x) - k) * (x[:k].mean() - x[k:].mean()) ** 2)
+    assert thr == pytest.approx(np.exp((x[best - 1] + x[best]) / 2))
+    # the classes overlap at their edge: a gap or two near the split may fall on the wrong side (the word
+    # list then decides, the space's evidence being weak there)
+    assert (letters < thr).mean() >= 0.95 and (spaces > thr).all()
+    # a page of lone letters, all gaps alike (A B C D): one mode, no page threshold
+    assert segment._page_gap_threshold(rng.uniform(0.8, 1.6, 30)) is None
 
 
 def test_word_spaces_in_cramped_writing_where_boxes_hold_several_letters():

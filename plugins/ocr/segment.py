@@ -538,22 +538,26 @@ def group_lines(boxes, h_med):
     return [[int(k) for k in line] for line in lines]
 
 
+LETTER_GAP_MAX = 1.0  # letter widths: gaps of a lower mode wider than this are all spaces
 SPACE_RATIO_FLOOR = 0.25  # letter widths: ratios of smaller gaps count from here (touching letters' gaps ~0)
 
 
-def _gap_threshold(gaps):
+def _gap_threshold(gaps, min_spaces=1):
     """Split gaps (in letter widths) into letter gaps and word spaces between two modes: at the step
     with the largest ratio (spaces vary by factors, so one wide space in a line, after a list number or
     a sentence, must not lift the split above the others); None when the gaps show no second mode (a
-    step of 0.3 letter widths and a ratio of 1.5 at least)."""
+    step of 0.3 letter widths and a ratio of 1.5 at least, with min_spaces gaps above it)."""
     if len(gaps) < 3:
         return None
-    s = np.sort(gaps)
+    s = np.sort(np.maximum(gaps, 0.0))  # overlapping letters' gaps are letter gaps like touching ones
     jumps = np.diff(s)
     steps = (jumps > 0.3) & (s[1:] > 1.5 * np.maximum(s[:-1], 0.05))
+    steps[len(s) - min_spaces:] = False
     if not steps.any():
         return None
     k = int(np.argmax(np.where(steps, s[1:] / np.maximum(s[:-1], SPACE_RATIO_FLOOR), -np.inf)))
+    if np.median(s[:k + 1]) > LETTER_GAP_MAX:
+        return None  # spaced characters (1 2 3 4), one of them set further apart
     return (s[k] + s[k + 1]) / 2
 
 
@@ -582,10 +586,30 @@ def find_spaces(boxes, line, h_med, page_threshold=None):
     return [0.0] + [max(float(g / unit), 1.0) if g > thr else 0.0 for g in gaps]
 
 
+SPACE_SPREAD = 3.0  # a page's gaps spread wider than this (90th / 10th percentile) hold letter gaps and spaces
+
+
+def _page_gap_threshold(gaps):
+    """The page-wide split of all lines' gaps: a clear step (_gap_threshold, one wide gap is no mode), or
+    where letter gaps and spaces overlap (a writer who spaces letters wide), the least-squares split of
+    their logarithms into two classes (Otsu); None for gaps of one mode (a page of lone letters)."""
+    thr = _gap_threshold(gaps, min_spaces=2)
+    if thr is not None or len(gaps) < 8:
+        return thr
+    x = np.sort(np.log(np.maximum(gaps, SPACE_RATIO_FLOOR)))
+    if x[int(0.9 * (len(x) - 1))] - x[int(0.1 * (len(x) - 1))] < np.log(SPACE_SPREAD):
+        return None
+    k = np.arange(1, len(x))
+    csum = np.cumsum(x)[:-1]
+    between = k * (len(x) - k) * (csum / k - (x.sum() - csum) / (len(x) - k)) ** 2
+    i = int(np.argmax(between))
+    return float(np.exp((x[i] + x[i + 1]) / 2))
+
+
 def find_all_spaces(boxes, lines, h_med):
     """find_spaces for every line, with the page-wide threshold from all lines' gaps pooled."""
     pooled = [_line_gaps(boxes, line, h_med) for line in lines if len(line) >= 2]
-    page_thr = _gap_threshold(np.concatenate(pooled)) if pooled else None
+    page_thr = _page_gap_threshold(np.concatenate(pooled)) if pooled else None
     return [find_spaces(boxes, line, h_med, page_thr) for line in lines]
 
 
