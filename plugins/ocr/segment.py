@@ -12,6 +12,7 @@ from skimage import measure, morphology
 from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 
 from .punctuation import drop_marks, find_punctuation, list_labels
+from .underline import lift_underlines
 
 WORK_SIDE = 2000  # longer side of the working image (px)
 MAX_UPSCALE = 2.0  # a smaller photo is enlarged up to this much: its thin strokes then binarise smoothly
@@ -427,6 +428,13 @@ def _merge_pieces(boxes, groups, h_med):
     return boxes[keep], [groups[k] for k in keep]
 
 
+def _page_stroke(props):
+    """The writing's stroke width in pixels: 2 * area / perimeter over the larger half of the components."""
+    areas = np.array([p.area for p in props], float)
+    big = [p for p, a in zip(props, areas) if a >= np.median(areas)]
+    return float(np.median([2.0 * p.area / max(p.perimeter, 1.0) for p in big]))
+
+
 def stroke_width(groups, props):
     """Mean stroke width of each box's components: 2 * area / perimeter (a stroke of length L and
     width t has area L t and perimeter about 2 L)."""
@@ -745,6 +753,10 @@ def _segment(grey, paper, surround, scale):
         return empty
     H, W = mask.shape
     h_med = _median_char_height(props)
+    mask, lifted = lift_underlines(mask, props, h_med, _page_stroke(props))
+    if lifted:
+        lab, props = _components(mask)
+        info["underlines_lifted"] = lifted
     # Drop what is not a character: sheet-edge fragments, long objects (a pen), specks and periods.
     border_dist = ndi.distance_transform_edt(paper) if surround else None
     cut_by_edge = _cut_by_sheet_edge(frame, paper, mask, thr["ink_low"], h_med) if surround else None

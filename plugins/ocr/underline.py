@@ -1,0 +1,93 @@
+"""Underlines: a line drawn under a heading or a word, touching some of its letters, joins them into one
+wide component that the size filters would drop as a long object (a pen, a rule), letters and all."""
+import numpy as np
+from skimage import measure
+
+UNDERLINE_MIN_SPAN = 4.0  # character heights: an underline spans a word of a few letters
+UNDERLINE_COVER = 0.85  # of the component's columns, the share whose lowest ink lies on the line
+UNDERLINE_THIN = 0.9  # and the share where that ink is one stroke thin (letters touch the line here and there;
+# the feet of touching letters, E L L, make a flat bottom too, but their uprights rise from it all along)
+UNDERLINE_LONG = 6.0  # character heights: a line this long may touch every letter (a line drawn through
+UNDERLINE_LONG_THIN = 0.75  # their feet) and be this thin only; no fused word has so long a flat bottom
+
+
+def _bottom_runs(img):
+    """Per column: the row of the lowest ink pixel (-1 where none) and the length of the ink run
+    reaching up from it."""
+    h, w = img.shape
+    flipped = img[::-1]
+    has = flipped.any(0)
+    first = np.argmax(flipped, axis=0)
+    run = np.zeros(w, int)
+    for x in np.flatnonzero(has):
+        col = flipped[first[x]:, x]
+        gap = np.argmin(col)
+        run[x] = gap if not col[gap] else len(col)
+    return np.where(has, h - 1 - first, -1), run
+
+
+def underline_band(img, h_med, stroke):
+    """Pixels of an underline along the bottom of a component's image (bool), or None when it holds
+    none. An underline: the component's lowest ink follows one straight line (a hand-drawn line is
+    straight; the bottoms of touching letters are not, they rise between letters) over UNDERLINE_COVER
+    of its columns, at least UNDERLINE_MIN_SPAN character heights, and is one stroke thin over
+    UNDERLINE_THIN of them (UNDERLINE_LONG_THIN for a long line). stroke: the page's stroke width (px)."""
+    h, w = img.shape
+    if w < UNDERLINE_MIN_SPAN * h_med:
+        return None
+    bottom, run = _bottom_runs(img)
+    cols = np.flatnonzero(bottom >= 0)
+    thin = run[cols] <= 2.0 * stroke
+
+    def thin_enough(span):
+        return thin.mean() >= (UNDERLINE_LONG_THIN if span >= UNDERLINE_LONG * h_med else UNDERLINE_THIN)
+    if not thin_enough(w):
+        return None
+    fit_cols = cols[thin]
+    for _ in range(2):  # fit to the thin columns, then again to those on the line
+        if len(fit_cols) < 2:
+            return None
+        slope, icpt = np.polyfit(fit_cols, bottom[fit_cols], 1)
+        on = np.abs(bottom[cols] - (slope * cols + icpt)) <= max(stroke, 2.0)
+        fit_cols = cols[on & thin]
+    span = np.ptp(cols[on])
+    if on.mean() < UNDERLINE_COVER or span < UNDERLINE_MIN_SPAN * h_med or not thin_enough(span) or abs(slope) > 0.2:
+        return None
+    thick = float(np.median(run[fit_cols])) + 1.0
+    line = slope * np.arange(w) + icpt
+    rows = np.arange(h)[:, None]
+    band = (rows >= line - thick) & (rows <= line + max(stroke, 2.0))
+    band[:, :cols[on].min()] = False
+    band[:, cols[on].max() + 1:] = False
+    band &= img
+    if not _written_on(img & ~band, h_med, stroke):
+        return img  # a line with no letters on it (a rule, a sheet's edge, a grid's remnant): all of it goes
+    return band
+
+
+def _written_on(rest, h_med, stroke):
+    """Whether what is left above a line holds letters: a piece at least 0.4 character heights tall, and
+    most pieces of more than specks wider than a single stroke (a grid's remnant leaves a row of ticks,
+    a rule's edge slivers)."""
+    pieces = [p for p in measure.regionprops(measure.label(rest, connectivity=2))
+              if p.bbox[2] - p.bbox[0] >= 0.15 * h_med]
+    wide = sum(p.bbox[3] - p.bbox[1] > 2.5 * stroke for p in pieces)
+    tall = any(p.bbox[2] - p.bbox[0] >= 0.4 * h_med for p in pieces)
+    return tall and 2 * wide >= len(pieces)
+
+
+def lift_underlines(mask, props, h_med, stroke):
+    """mask without the underlines of its wide components (underline_band); the letters that touched
+    one lose a band a stroke high at their feet. Returns (mask, number of underlines lifted)."""
+    lifted = 0
+    for p in props:
+        y1, x1, y2, x2 = p.bbox
+        if x2 - x1 < UNDERLINE_MIN_SPAN * h_med or y2 - y1 > 3.5 * h_med:
+            continue
+        band = underline_band(p.image, h_med, stroke)
+        if band is not None:
+            if not lifted:
+                mask = mask.copy()
+            mask[y1:y2, x1:x2] &= ~band
+            lifted += 1
+    return mask, lifted
