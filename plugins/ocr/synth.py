@@ -139,11 +139,12 @@ DENSE_HEIGHT = (22, 40)  # a full sheet of ordinary-sized writing: 1.2-2.1 % of 
 
 
 def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter_gap=LETTER_GAP, grid=False,
-                 vocabulary=WORDS, dense=False, punctuation=False):
+                 vocabulary=WORDS, dense=False, punctuation=False, underline=None):
     """(RGB uint8 page image, list of text lines) with dark ink on paper, no surround yet; ruled=True
     draws notebook rules under the text lines, grid=True a squared paper's grid under everything;
     words are drawn from vocabulary; dense=True fills the sheet with many lines of smaller writing;
-    punctuation=True writes punctuation marks too (PUNCTUATION)."""
+    punctuation=True writes punctuation marks too (PUNCTUATION); underline, a random Generator of its
+    own (the page is otherwise the same), underlines the first line and some others (_underline)."""
     H, W = size
     n_lines = n_lines or int(rng.integers(12, 25) if dense else rng.integers(3, 7))
     lines = _line_texts(rng, n_lines, vocabulary, (3, 8) if dense else (1, 5))
@@ -157,7 +158,7 @@ def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter
     rule_top, rule_gap = y + height + 4, height * line_gap
     kept = []
     for text in lines:
-        x = rng.uniform(0.05, 0.12) * W
+        x = x0 = rng.uniform(0.05, 0.12) * W
         placed = ""
         for ch in text:
             if ch == " ":
@@ -179,6 +180,8 @@ def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter
             x += w + height * rng.uniform(*letter_gap)
         if placed.strip():
             kept.append(placed.strip())
+            if underline is not None and (len(kept) == 1 or underline.random() < 0.25):
+                _underline(ink, underline, x0, x, y + height, slope, height)
         y += height * (line_gap if ruled else rng.uniform(1.6, 2.3))
         if y + height > H * 0.92:
             break
@@ -200,6 +203,30 @@ def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter
     img = (paper * (1 - cover) + ink_rgb * cover) * light[..., None]
     img += rng.normal(0, 3, img.shape)
     return np.clip(img, 0, 255).astype(np.uint8), kept
+
+
+def _underline(ink, rng, x1, x2, base, slope, height):
+    """Draw a pen line under a line of text written from x1 to x2 whose baseline is y = base + slope x:
+    from just below the baseline (touching the letters' feet) to a fifth of a letter under it, tilted
+    by up to 1.5 degrees against the text and bowed a little, as a hand draws it."""
+    pen = height * rng.uniform(0.09, 0.14)
+    x1, x2 = x1 - height * rng.uniform(0.0, 0.4), x2 + height * rng.uniform(-0.2, 0.4)
+    offset = height * rng.uniform(0.0, 0.2) + pen / 2
+    tilt, bow = np.tan(np.radians(rng.uniform(-1.5, 1.5))), height * rng.uniform(-0.08, 0.08)
+    xs = np.linspace(x1, x2, 24)
+    t = (xs - x1) / max(x2 - x1, 1.0)
+    ys = base + slope * xs + offset + tilt * (xs - x1) + bow * 4 * t * (1 - t)
+    s = 4  # drawn at 4x and reduced, like the marks
+    top, left = int(ys.min() - 2 * pen), int(x1 - 2 * pen)
+    h, w = int(ys.max() + 2 * pen) - top, int(x2 + 2 * pen) - left
+    canvas = Image.new("L", (w * s, h * s), 0)
+    ImageDraw.Draw(canvas).line([((x - left) * s, (y - top) * s) for x, y in zip(xs, ys)], fill=255,
+                                width=max(1, int(pen * s)), joint="curve")
+    g = np.asarray(canvas.resize((w, h), Image.LANCZOS), np.float32) / 255.0
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1_ = min(top + h, ink.shape[0]), min(left + w, ink.shape[1])
+    if y1 > y0 and x1_ > x0:
+        ink[y0:y1, x0:x1_] = np.maximum(ink[y0:y1, x0:x1_], g[y0 - top:y1 - top, x0 - left:x1_ - left])
 
 
 GRID_COLOURS = np.array([[120, 160, 220], [150, 150, 150], [110, 170, 200]], np.float32)  # blue, grey, teal
@@ -302,22 +329,25 @@ DEGRADATIONS = {"low-res": low_resolution, "shadow": shadow, "blur": blur}
 
 
 def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=None, grid=False, vocabulary=WORDS,
-               dense=False, punctuation=False):
+               dense=False, punctuation=False, underline=False):
     """[(name, RGB array, ground-truth lines)]: n synthetic photos, plus re-photographed sample pages;
     touching=True writes cramped words whose letters often touch; degrade: a DEGRADATIONS name applied
     to every photo; grid=True writes every page on squared paper; vocabulary: the words to write;
     dense=True fills each sheet with 12-24 lines of ordinary-sized writing; punctuation=True adds
-    punctuation marks to the text (left out of the ground truth's stripped lines)."""
+    punctuation marks to the text (left out of the ground truth's stripped lines); underline=True
+    underlines each page's first line and some others."""
     if degrade is not None and degrade not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {degrade!r}; choose from {', '.join(DEGRADATIONS)}")
     rng = np.random.default_rng(seed)
+    urng = np.random.default_rng([seed, 2]) if underline else None  # the same pages, underlined
     bank = _glyph_bank(root)
     out = []
     for i in range(n):
         kind = ["desk", "desk", "flat", "flat-rotated", "ruled-desk"][i % 5]
         page, lines = compose_page(bank, rng, ruled=kind == "ruled-desk",
                                    letter_gap=TOUCHING_GAP if touching else LETTER_GAP, grid=grid,
-                                   vocabulary=vocabulary, dense=dense, punctuation=punctuation)
+                                   vocabulary=vocabulary, dense=dense, punctuation=punctuation,
+                                   underline=urng)
         if kind in ("desk", "ruled-desk"):
             img = photograph(page, rng)
         elif kind == "flat-rotated":
@@ -352,11 +382,11 @@ def write_pages(pages, out):
 
 
 def make_pages_command(root, out, n, seed, rephotograph, touching=False, degrade=None, grid=False, words=None,
-                       dense=False, punctuation=False):
+                       dense=False, punctuation=False, underline=False):
     from fastnn.data.formats import load_pages
     vocabulary = read_words(words) if words else WORDS
     samples = load_pages(root) if rephotograph else []
     pages = make_pages(root, n, seed, [(p, t) for p, t in samples if t], touching, degrade, grid, vocabulary,
-                       dense, punctuation)
+                       dense, punctuation, underline)
     write_pages(pages, out)
     print(f"wrote {len(pages)} pages with ground_truth.json to {out}")
