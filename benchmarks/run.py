@@ -56,6 +56,7 @@ def table(results):
             note = f"  (full check extrapolated: {full:.2f} s)" if full else ""
             comp = f"  compile {extra['compile_seconds']:.1f} s" if "compile_seconds" in extra else ""
             acc = f"  char_acc {extra['char_acc']:.3f}" if "char_acc" in extra else ""
+            acc += f"  word_acc {extra['word_acc']:.3f}" if "word_acc" in extra else ""
             label = f"{r['name']} ({extra.get('threads', '?')}t)"
             lines.append(f"  {label:<20} median {med * 1e3:9.2f} ms{ratio}{note}{comp}{acc}")
     return "\n".join(lines)

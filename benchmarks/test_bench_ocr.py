@@ -21,6 +21,10 @@ def _truth(t):
     return "".join(t["stripped"])
 
 
+def _words(t):
+    return " ".join(t["lines"])
+
+
 @pytest.fixture(scope="module")
 def backend():
     return get_classifier(ROOT, "auto")[0]
@@ -41,6 +45,7 @@ def test_ocr_fastnn(benchmark, backend, wordlist, page):
     read_page(image, backend, wordlist=wordlist)  # warm
     _, lines, _ = benchmark.pedantic(lambda: read_page(load_image(path), backend, wordlist=wordlist), rounds=3)
     benchmark.extra_info.update(char_acc=decode.char_accuracy("".join(lines), _truth(truth)),
+                                word_acc=decode.word_accuracy("\n".join(lines), _words(truth)),
                                 wordlist=wordlist is not None)
 
 
@@ -50,14 +55,15 @@ def test_ocr_tesseract(benchmark, page):
         pytest.skip("tesseract not installed (apt-get install tesseract-ocr)")
     path, truth = page
     benchmark.group, benchmark.name = f"ocr-page-{os.path.basename(path)}", "tesseract"
-    accs = {}
+    accs, word_accs = {}, {}
     for psm in (3, 4, 6, 11, 12):  # report its best page-segmentation mode, as the figures do
         out = subprocess.run(["tesseract", path, "-", "--psm", str(psm)], capture_output=True, text=True)
         accs[psm] = decode.char_accuracy(out.stdout, _truth(truth))
+        word_accs[psm] = decode.word_accuracy(out.stdout, _words(truth))
     best = max(accs, key=accs.get)
     benchmark.pedantic(lambda: subprocess.run(["tesseract", path, "-", "--psm", str(best)], capture_output=True),
                        rounds=3)
-    benchmark.extra_info.update(char_acc=accs[best], psm=best, all_psm=accs)
+    benchmark.extra_info.update(char_acc=accs[best], word_acc=word_accs[best], psm=best, all_psm=accs)
 
 
 def test_pages_present():
