@@ -431,8 +431,7 @@ def _merge_pieces(boxes, groups, h_med):
 def _page_stroke(props):
     """The writing's stroke width in pixels: 2 * area / perimeter over the larger half of the components."""
     areas = np.array([p.area for p in props], float)
-    big = [p for p, a in zip(props, areas) if a >= np.median(areas)]
-    return float(np.median([2.0 * p.area / max(p.perimeter, 1.0) for p in big]))
+    return float(np.median(stroke_width([[p.label] for p, a in zip(props, areas) if a >= np.median(areas)], props)))
 
 
 def stroke_width(groups, props):

@@ -14,16 +14,13 @@ UNDERLINE_LONG_THIN = 0.75  # their feet) and be this thin only; no fused word h
 def _bottom_runs(img):
     """Per column: the row of the lowest ink pixel (-1 where none) and the length of the ink run
     reaching up from it."""
-    h, w = img.shape
+    h = img.shape[0]
     flipped = img[::-1]
     has = flipped.any(0)
     first = np.argmax(flipped, axis=0)
-    run = np.zeros(w, int)
-    for x in np.flatnonzero(has):
-        col = flipped[first[x]:, x]
-        gap = np.argmin(col)
-        run[x] = gap if not col[gap] else len(col)
-    return np.where(has, h - 1 - first, -1), run
+    gaps = ~flipped & (np.arange(h)[:, None] >= first)  # paper above each column's lowest ink
+    end = np.where(gaps.any(0), np.argmax(gaps, axis=0), h)
+    return np.where(has, h - 1 - first, -1), np.where(has, end - first, 0)
 
 
 def underline_band(img, h_med, stroke):
