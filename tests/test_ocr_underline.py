@@ -42,6 +42,20 @@ def test_an_underline_touching_some_letters_is_lifted_and_the_letters_keep_their
     assert rows.max() <= 20 + H + 4
 
 
+def test_a_line_drawn_across_the_letters_near_their_feet_leaves_them_whole():
+    def draw(d):
+        _letters(d, 60, 7)
+        d.line([40, 86, 700, 90], fill=255, width=7)  # across the uprights, 6-10 px above their ends
+    p = _component(draw)
+    band = underline.underline_band(p.image, H, stroke=7.0)
+    assert band is not None
+    letters = [q for q in measure.regionprops(measure.label(p.image & ~band, connectivity=2)) if q.area > 50]
+    assert len(letters) == 7
+    # each H keeps its feet (the uprights run on through the line) and gains no stub of the line
+    assert all(q.bbox[2] - q.bbox[0] == H + 1 for q in letters)
+    assert all(q.bbox[3] - q.bbox[1] <= 50 + 7 + 1 for q in letters)
+
+
 def test_a_line_drawn_through_every_letters_feet_is_an_underline_when_long():
     def draw(d, n):
         _letters(d, 60, n)

@@ -1,6 +1,7 @@
 """Underlines: a line drawn under a heading or a word, touching some of its letters, joins them into one
 wide component that the size filters would drop as a long object (a pen, a rule), letters and all."""
 import numpy as np
+from scipy import ndimage as ndi
 from skimage import measure
 
 UNDERLINE_MIN_SPAN = 4.0  # character heights: an underline spans a word of a few letters
@@ -9,6 +10,7 @@ UNDERLINE_THIN = 0.9  # and the share where that ink is one stroke thin (letters
 # the feet of touching letters, E L L, make a flat bottom too, but their uprights rise from it all along)
 UNDERLINE_LONG = 6.0  # character heights: a line this long may touch every letter (a line drawn through
 UNDERLINE_LONG_THIN = 0.75  # their feet) and be this thin only; no fused word has so long a flat bottom
+FOOT_MAX = 0.6  # character heights: a letter's foot cut off below a line drawn through it is no taller
 
 
 def _bottom_runs(img):
@@ -59,6 +61,33 @@ def underline_band(img, h_med, stroke):
     band &= img
     if not _written_on(img & ~band, h_med, stroke):
         return img  # a line with no letters on it (a rule, a sheet's edge, a grid's remnant): all of it goes
+    return _keep_crossings(img, band, line - thick, line + max(stroke, 2.0), h_med, stroke)
+
+
+def _keep_crossings(img, band, top, bottom, h_med, stroke):
+    """The band less the columns where a letter's stroke crosses the line: ink just above the band meets
+    a foot just below it (a piece under the band no taller than FOOT_MAX character heights; anything
+    taller is the next line's writing). A line drawn through the letters' feet then leaves them whole."""
+    h, w = img.shape
+    rest = img & ~band
+    lab = measure.label(rest, connectivity=2)
+    rows = np.arange(h)[:, None]
+    below = rows > bottom
+    feet = np.zeros_like(rest)
+    for p in measure.regionprops(lab):
+        y1, x1, y2, x2 = p.bbox
+        cx = int(round(p.centroid[1]))
+        if p.centroid[0] > bottom[cx] and y2 - bottom[cx] <= FOOT_MAX * h_med:
+            feet[y1:y2, x1:x2] |= p.image
+    reach = max(2, int(round(stroke)))  # a slanted stroke meets the band a stroke or two apart
+    above_ink = (rest & (rows < top) & (rows >= top - reach)).any(0)
+    foot_ink = (feet & below & (rows <= bottom + reach)).any(0)
+    spread = np.ones(2 * reach + 1, bool)
+    crossing = (above_ink & ndi.binary_dilation(foot_ink, spread)) | (foot_ink & ndi.binary_dilation(above_ink, spread))
+    if not crossing.any():
+        return band
+    band = band.copy()
+    band[:, crossing] = False
     return band
 
 
