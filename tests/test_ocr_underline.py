@@ -66,6 +66,32 @@ def test_a_line_drawn_through_every_letters_feet_is_an_underline_when_long():
     assert underline.underline_band(short.image, H, stroke=7.0) is None
 
 
+def test_a_short_underline_under_a_three_letter_word_is_lifted():
+    def draw(d):
+        _letters(d, 60, 3)  # 230 px: 2.9 heights
+        d.line([45, 106, 275, 102], fill=255, width=7)  # below the first's feet, touching the others'
+    p = _component(draw)
+    assert p.bbox[3] - p.bbox[1] < underline.UNDERLINE_SHORT * H
+    band = underline.underline_band(p.image, H, stroke=7.0)
+    assert band is not None
+    letters = [q for q in measure.regionprops(measure.label(p.image & ~band, connectivity=2)) if q.area > 50]
+    assert len(letters) == 2 and all(q.bbox[2] - q.bbox[0] >= 0.9 * H for q in letters)
+
+
+def test_a_short_fused_word_on_flat_bottoms_is_no_underline():
+    # Z Z Z Z written touching at a 56 px pitch: one straight thin bottom 2.8 heights long, as a short
+    # underline's, but letter ink stands over every column of it
+    def draw(d):
+        for k in range(4):
+            x = 60 + 56 * k
+            d.line([x, 20, x + 56, 20], fill=255, width=7)
+            d.line([x + 56, 20, x, 100], fill=255, width=7)
+            d.line([x, 100, x + 56, 100], fill=255, width=7)
+    p = _component(draw)
+    assert underline.UNDERLINE_MIN_SPAN * H < p.bbox[3] - p.bbox[1] < underline.UNDERLINE_SHORT * H
+    assert underline.underline_band(p.image, H, stroke=7.0) is None
+
+
 def test_the_flat_feet_of_touching_letters_are_no_underline():
     # E L L E L L written touching, 50 px wide at a 56 px pitch: one component whose bottom is one
     # straight stroke 4.2 heights long, but each letter's upright rises from it: 1 column in 8 is thick

@@ -4,7 +4,10 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage import measure
 
-UNDERLINE_MIN_SPAN = 4.0  # character heights: an underline spans a word of a few letters
+UNDERLINE_MIN_SPAN = 2.5  # character heights: an underline spans a word of two or more letters
+UNDERLINE_SHORT = 4.0  # a line shorter than this (character heights) must show bare over UNDERLINE_SHORT_BARE
+UNDERLINE_SHORT_BARE = 0.2  # of its length (between or beyond the letters): a cramped word fused along
+# flat bottoms (D G E) has letter ink over nearly every column
 UNDERLINE_COVER = 0.85  # of the component's columns, the share whose lowest ink lies on the line
 UNDERLINE_THIN = 0.9  # and the share where that ink is one stroke thin (letters touch the line here and there;
 # the feet of touching letters, E L L, make a flat bottom too, but their uprights rise from it all along)
@@ -59,6 +62,9 @@ def underline_band(img, h_med, stroke):
     band[:, :cols[on].min()] = False
     band[:, cols[on].max() + 1:] = False
     band &= img
+    lo, hi = cols[on].min(), cols[on].max() + 1
+    if span < UNDERLINE_SHORT * h_med and (~(img & ~band).any(0))[lo:hi].mean() < UNDERLINE_SHORT_BARE:
+        return None
     if not _written_on(img & ~band, h_med, stroke):
         return img  # a line with no letters on it (a rule, a sheet's edge, a grid's remnant): all of it goes
     return _keep_crossings(img, band, line - thick, line + max(stroke, 2.0), h_med, stroke)
