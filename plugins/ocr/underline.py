@@ -33,7 +33,9 @@ def underline_band(img, h_med, stroke):
     none. An underline: the component's lowest ink follows one straight line (a hand-drawn line is
     straight; the bottoms of touching letters are not, they rise between letters) over UNDERLINE_COVER
     of its columns, at least UNDERLINE_MIN_SPAN character heights, and is one stroke thin over
-    UNDERLINE_THIN of them (UNDERLINE_LONG_THIN for a long line). stroke: the page's stroke width (px)."""
+    UNDERLINE_THIN of them (UNDERLINE_LONG_THIN for a long line); one shorter than UNDERLINE_SHORT lies
+    bare over UNDERLINE_SHORT_BARE of its length. Where a letter's stroke crosses the line into its foot,
+    the band leaves it (_keep_crossings). stroke: the page's stroke width (px)."""
     h, w = img.shape
     if w < UNDERLINE_MIN_SPAN * h_med:
         return None
@@ -59,10 +61,10 @@ def underline_band(img, h_med, stroke):
     line = slope * np.arange(w) + icpt
     rows = np.arange(h)[:, None]
     band = (rows >= line - thick) & (rows <= line + max(stroke, 2.0))
-    band[:, :cols[on].min()] = False
-    band[:, cols[on].max() + 1:] = False
-    band &= img
     lo, hi = cols[on].min(), cols[on].max() + 1
+    band[:, :lo] = False
+    band[:, hi:] = False
+    band &= img
     if span < UNDERLINE_SHORT * h_med and (~(img & ~band).any(0))[lo:hi].mean() < UNDERLINE_SHORT_BARE:
         return None
     if not _written_on(img & ~band, h_med, stroke):
@@ -74,7 +76,7 @@ def _keep_crossings(img, band, top, bottom, h_med, stroke):
     """The band less the columns where a letter's stroke crosses the line: ink just above the band meets
     a foot just below it (a piece under the band no taller than FOOT_MAX character heights; anything
     taller is the next line's writing). A line drawn through the letters' feet then leaves them whole."""
-    h, w = img.shape
+    h = img.shape[0]
     rest = img & ~band
     lab = measure.label(rest, connectivity=2)
     rows = np.arange(h)[:, None]
