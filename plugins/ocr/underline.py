@@ -60,26 +60,27 @@ def underline_band(img, h_med, stroke):
     thick = float(np.median(run[fit_cols])) + 1.0
     line = slope * np.arange(w) + icpt
     rows = np.arange(h)[:, None]
-    band = (rows >= line - thick) & (rows <= line + max(stroke, 2.0))
+    top, bottom = line - thick, line + max(stroke, 2.0)
+    band = (rows >= top) & (rows <= bottom)
     lo, hi = cols[on].min(), cols[on].max() + 1
     band[:, :lo] = False
     band[:, hi:] = False
     band &= img
-    if span < UNDERLINE_SHORT * h_med and (~(img & ~band).any(0))[lo:hi].mean() < UNDERLINE_SHORT_BARE:
+    rest = img & ~band
+    if span < UNDERLINE_SHORT * h_med and (~rest.any(0))[lo:hi].mean() < UNDERLINE_SHORT_BARE:
         return None
-    if not _written_on(img & ~band, h_med, stroke):
+    if not _written_on(rest, h_med, stroke):
         return img  # a line with no letters on it (a rule, a sheet's edge, a grid's remnant): all of it goes
-    return _keep_crossings(img, band, line - thick, line + max(stroke, 2.0), h_med, stroke)
+    return _keep_crossings(rest, band, top, bottom, h_med, stroke)
 
 
-def _keep_crossings(img, band, top, bottom, h_med, stroke):
+def _keep_crossings(rest, band, top, bottom, h_med, stroke):
     """The band less the columns where a letter's stroke crosses the line: ink just above the band meets
     a foot just below it (a piece under the band no taller than FOOT_MAX character heights; anything
-    taller is the next line's writing). A line drawn through the letters' feet then leaves them whole."""
-    h = img.shape[0]
-    rest = img & ~band
+    taller is the next line's writing). A line drawn through the letters' feet then leaves them whole.
+    rest: the component's ink less the band; top, bottom: the band's edges per column."""
     lab = measure.label(rest, connectivity=2)
-    rows = np.arange(h)[:, None]
+    rows = np.arange(rest.shape[0])[:, None]
     below = rows > bottom
     feet = np.zeros_like(rest)
     for p in measure.regionprops(lab):
