@@ -69,21 +69,21 @@ def underline_band(img, h_med, stroke):
     rest = img & ~band
     if span < UNDERLINE_SHORT * h_med and (~rest.any(0))[lo:hi].mean() < UNDERLINE_SHORT_BARE:
         return None
-    if not _written_on(rest, h_med, stroke):
+    pieces = measure.regionprops(measure.label(rest, connectivity=2))
+    if not _written_on(pieces, h_med, stroke):
         return img  # a line with no letters on it (a rule, a sheet's edge, a grid's remnant): all of it goes
-    return _keep_crossings(rest, band, top, bottom, h_med, stroke)
+    return _keep_crossings(rest, pieces, band, top, bottom, h_med, stroke)
 
 
-def _keep_crossings(rest, band, top, bottom, h_med, stroke):
+def _keep_crossings(rest, pieces, band, top, bottom, h_med, stroke):
     """The band less the columns where a letter's stroke crosses the line: ink just above the band meets
     a foot just below it (a piece under the band no taller than FOOT_MAX character heights; anything
     taller is the next line's writing). A line drawn through the letters' feet then leaves them whole.
-    rest: the component's ink less the band; top, bottom: the band's edges per column."""
-    lab = measure.label(rest, connectivity=2)
+    rest: the component's ink less the band, pieces: its regionprops; top, bottom: the band's edges per column."""
     rows = np.arange(rest.shape[0])[:, None]
     below = rows > bottom
     feet = np.zeros_like(rest)
-    for p in measure.regionprops(lab):
+    for p in pieces:
         y1, x1, y2, x2 = p.bbox
         cx = int(round(p.centroid[1]))
         if p.centroid[0] > bottom[cx] and y2 - bottom[cx] <= FOOT_MAX * h_med:
@@ -100,12 +100,11 @@ def _keep_crossings(rest, band, top, bottom, h_med, stroke):
     return band
 
 
-def _written_on(rest, h_med, stroke):
-    """Whether what is left above a line holds letters: a piece at least 0.4 character heights tall, and
-    most pieces of more than specks wider than a single stroke (a grid's remnant leaves a row of ticks,
-    a rule's edge slivers)."""
-    pieces = [p for p in measure.regionprops(measure.label(rest, connectivity=2))
-              if p.bbox[2] - p.bbox[0] >= 0.15 * h_med]
+def _written_on(pieces, h_med, stroke):
+    """Whether what is left above a line (its regionprops) holds letters: a piece at least 0.4 character
+    heights tall, and most pieces of more than specks wider than a single stroke (a grid's remnant leaves
+    a row of ticks, a rule's edge slivers)."""
+    pieces = [p for p in pieces if p.bbox[2] - p.bbox[0] >= 0.15 * h_med]
     wide = sum(p.bbox[3] - p.bbox[1] > 2.5 * stroke for p in pieces)
     tall = any(p.bbox[2] - p.bbox[0] >= 0.4 * h_med for p in pieces)
     return tall and 2 * wide >= len(pieces)
