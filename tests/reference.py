@@ -60,3 +60,47 @@ def cross_entropy(P, Y):
 
 def squared_error(A, Y):
     return sum((A[r, c] - Y[r, c]) ** 2 for r in range(A.shape[0]) for c in range(A.shape[1]))
+
+
+def group_lines(boxes, h_med):
+    """segment.group_lines as first written, one pair of boxes at a time."""
+    n = len(boxes)
+    if n == 0:
+        return []
+    nxt, prev_gap, has_prev = [-1] * n, [math.inf] * n, [-1] * n
+    for i in sorted(range(n), key=lambda k: boxes[k][1]):
+        y1, x1, y2, x2 = boxes[i]
+        best, best_gap = -1, math.inf
+        for j in range(n):
+            if j == i or (boxes[j][1] + boxes[j][3]) / 2 <= (x1 + x2) / 2:
+                continue
+            ov = min(y2, boxes[j][2]) - max(y1, boxes[j][0])
+            if ov < 0.4 * min(y2 - y1, boxes[j][2] - boxes[j][0]):
+                continue
+            gap = boxes[j][1] - x2
+            if gap < 5 * h_med and gap < best_gap:
+                best, best_gap = j, gap
+        if best >= 0 and best_gap < prev_gap[best]:
+            if has_prev[best] >= 0:
+                nxt[has_prev[best]] = -1
+            nxt[i], has_prev[best], prev_gap[best] = best, i, best_gap
+    chains = []
+    for i in range(n):
+        if has_prev[i] < 0:
+            chain = [i]
+            while nxt[chain[-1]] >= 0:
+                chain.append(nxt[chain[-1]])
+            chains.append(chain)
+    cy = [(b[0] + b[2]) / 2 for b in boxes]
+    chains.sort(key=lambda c: boxes[c[0]][1])
+    lines = []
+    for c in chains:
+        for line in lines:
+            dy = np.median([cy[k] for k in line[-3:]]) - np.median([cy[k] for k in c[:3]])
+            if boxes[line[-1]][3] <= boxes[c[0]][1] + 0.2 * h_med and abs(dy) < 0.5 * h_med:
+                line.extend(c)
+                break
+        else:
+            lines.append(list(c))
+    lines.sort(key=lambda line: np.median([cy[k] for k in line]))
+    return lines

@@ -8,6 +8,7 @@ from PIL import Image
 from fastnn import cli
 from fastnn.data import CLASSES36
 from fastnn_plugins.ocr import decode, glyph, segment, synth, task
+from tests import reference as ref
 
 
 def test_levenshtein_and_char_accuracy_hand_computed():
@@ -709,6 +710,15 @@ def test_subtract_ruling_lifts_a_grid_and_keeps_strokes_across_it():
     assert segment.subtract_ruling(plain, paper, 0.003)[0] is plain
 
 
+@pytest.mark.parametrize("cell", [28, 32])
+def test_subtract_ruling_finds_a_fine_grid(cell):
+    """Lines 28-32 px apart are 7-8 px apart in the quarter-size first look: on a grainy photo the
+    darkness averaged along one grid line there must not smear its cross lines into a dark field."""
+    norm = _grid_page(cell=cell).astype(np.float32) / 235.0
+    lifted, lines = segment.subtract_ruling(norm, np.ones(norm.shape, bool), 0.01)  # grainy: averaged
+    assert lines >= 6 and (1 - lifted[0:900:cell, 10:30]).max() < 0.06
+
+
 def test_subtract_ruling_ignores_a_dark_corner_and_sheet_edges():
     norm = np.ones((900, 1400), np.float32)
     norm[:300, :200] = 0.1  # a black corner of the frame
@@ -854,3 +864,66 @@ def test_dense_pages_for_the_robustness_sets(shared_data):
     assert len(lines) >= 10
     sparse_page, sparse_lines = synth.compose_page(bank, np.random.default_rng(3))
     assert len(sparse_lines) <= 6
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_group_lines_equals_the_pairwise_reference(seed):
+    """Sloped lines of letters among specks, with repeated gaps (ties) and pieces of odd heights."""
+    rng = np.random.default_rng(seed)
+    boxes = []
+    for row in range(int(rng.integers(2, 8))):
+        x, slope = int(rng.integers(0, 40)), rng.uniform(-0.05, 0.05)
+        for _ in range(int(rng.integers(1, 15))):
+            h, w = int(rng.integers(20, 45)), int(rng.integers(8, 35))
+            y = int(100 + 80 * row + slope * x + rng.integers(-6, 7))
+            boxes.append([y, x, y + h, x + w])
+            x += w + int(rng.choice([4, 4, 10, 30, 90, 200]))
+    for _ in range(int(rng.integers(0, 60))):  # specks and stray pieces anywhere
+        y, x = rng.integers(0, 700, 2)
+        boxes.append([y, x, y + int(rng.integers(2, 40)), x + int(rng.integers(2, 40))])
+    boxes = np.array(boxes)[rng.permutation(len(boxes))]
+    assert segment.group_lines(boxes, 36.0) == ref.group_lines(boxes.tolist(), 36.0)
+
+
+def test_group_lines_of_thousands_of_specks_is_quick():
+    """A grainy photo can leave thousands of boxes; grouping them is vectorised (took minutes in pairs).
+    No timing is asserted: a quadratic Python loop here would run for tens of minutes."""
+    rng = np.random.default_rng(0)
+    yx = rng.integers(0, 3000, (4000, 2))
+    boxes = np.concatenate([yx, yx + rng.integers(3, 12, (4000, 2))], 1)
+    lines = segment.group_lines(boxes, 30.0)
+    assert sorted(k for line in lines for k in line) == list(range(4000))
+
+
+def test_faint_rules_are_found_under_the_grain_of_a_dim_photo():
+    """Rules 0.16 dark under grain of 0.03 (a phone photo in dim light, the grain a pixel or two across):
+    the darkness along a rule is averaged a little before its straight run is measured, else the grain
+    dips below the level and the rules stay on the page, chopped into specks that pass for characters."""
+    from scipy import ndimage as ndi
+    rng = np.random.default_rng(0)
+    norm = _text_page([6, 9, 4]).astype(np.float32) / 235.0
+    rules = np.zeros(norm.shape, bool)
+    for y in range(60, norm.shape[0], 85):
+        rules[y:y + 2] = True
+    norm = np.where(rules, np.minimum(norm, 0.84), norm)
+    grain = ndi.gaussian_filter(rng.normal(0, 1, norm.shape), 1.0)
+    norm = np.clip(norm + 0.03 * grain / grain.std(), 0, 1).astype(np.float32)
+    lifted, lines = segment.subtract_ruling(norm, np.ones(norm.shape, bool), 0.03)
+    assert lines >= 8  # of the 10 rules (the code before the averaging found none)
+    margin = rules.copy()
+    margin[:, 60:] = False  # the left margin, clear of letters
+    assert (1 - lifted[margin]).mean() < 0.06 < 0.12 < (1 - norm[margin]).mean()
+
+
+def test_character_height_ignores_the_grain_of_a_dim_photo():
+    """Hundreds of 1-3 px specks (grain past the ink threshold) must not pass for the characters."""
+    mask = np.zeros((600, 1600), bool)
+    for k in range(30):  # letters 60 px high: a ring each
+        y, x = 100 + 150 * (k // 10), 60 + 150 * (k % 10)
+        mask[y:y + 60, x:x + 40] = True
+        mask[y + 6:y + 54, x + 6:x + 34] = False
+    rng = np.random.default_rng(0)
+    for y, x in zip(rng.integers(0, 600, 120), rng.integers(0, 1600, 120)):
+        mask[y, x:x + rng.integers(1, 3)] = True  # 90-odd specks of 1-2 px, more than the letters
+    props = segment._components(mask)[1]
+    assert abs(segment._median_char_height(props) - 60) <= 1

@@ -16,6 +16,7 @@ from .underline import lift_underlines
 
 WORK_SIDE = 2000  # longer side of the working image (px)
 MAX_UPSCALE = 2.0  # a smaller photo is enlarged up to this much: its thin strokes then binarise smoothly
+SPECK_AREA = 10  # px at the working size: smaller marks carry no character height (grain, dust)
 MIN_CHAR_PX = 10  # at WORK_SIDE: smaller "characters" are texture, and could not be read anyway
 SMALL_WRITING = 30  # px at WORK_SIDE: characters smaller than this (a full sheet of ordinary writing) lose
 SMALL_WRITING_TARGET = 36  # their details; the page is read again from a larger working image, where they
@@ -301,6 +302,9 @@ RULING_RUN = 1 / 12  # a printed line stays straight for this much of the frame'
 RULING_SPAN = 0.25  # and spans at least this much of it: longer than any stroke of a character
 RULING_SPREAD = 11  # px across: a line tilted ~3 degrees by perspective still holds one straight run
 RULING_WIDTH = 7  # px: printed lines are thinner (1-4 px); a pen, a desk wedge or a marker stroke is not
+RULING_LEVEL = 0.03  # darkness a printed line holds along its run at least (more on a grainy photo: 4 sigma)
+RULING_SMOOTH = 9  # px: on a grainy photo, darkness averaged along a line before its run is measured (a
+# grid's lines are 25 px apart or more at the working size)
 RULING_POOL = 4  # lines are first looked for at 1/4 size (max-pooled, so a 1 px line survives): cheap
 
 
@@ -314,22 +318,24 @@ def subtract_ruling(norm, paper, noise):
     a stroke that crosses a line and is darker than it: a grid crosses nearly every letter.
     Returns (norm, number of spanning lines); norm itself when the page is not ruled."""
     d = np.where(paper, 1.0 - norm, 0).astype(np.float32)
-    level = max(0.03, 4 * noise)
+    level = max(RULING_LEVEL, 4 * noise)
+    smooth = RULING_SMOOTH if level > RULING_LEVEL else 1  # only where the grain, not the floor, sets the level
     f = RULING_POOL
     h, w = d.shape[0] // f * f, d.shape[1] // f * f
     pooled = d[:h, :w].reshape(h // f, f, w // f, f).max(axis=(1, 3))
     # a line max-pooled can straddle two pooled pixels: objects there are 3 pooled pixels wide or more
-    if _ruling(pooled, level, max(3, RULING_SPREAD // f), 3, False)[1] < 3:
+    if _ruling(pooled, level, max(3, RULING_SPREAD // f), 3, False, max(1, smooth // f))[1] < 3:
         return norm, 0
-    ruling, found = _ruling(d, level, RULING_SPREAD, RULING_WIDTH, True)
+    ruling, found = _ruling(d, level, RULING_SPREAD, RULING_WIDTH, True, smooth)
     if found < 3:
         return norm, 0
     return np.where(paper, 1.0 - np.maximum(d - ruling, 0), norm).astype(np.float32), found
 
 
-def _ruling(d, level, spread, width, darkness):
+def _ruling(d, level, spread, width, darkness, smooth):
     """(darkness of the printed lines or None, number of lines spanning RULING_SPAN of the frame) in the
-    darkness image d; see subtract_ruling. spread, width: RULING_SPREAD and RULING_WIDTH at d's scale."""
+    darkness image d; see subtract_ruling. spread, width, smooth: RULING_SPREAD, RULING_WIDTH and
+    RULING_SMOOTH at d's scale."""
     side = max(d.shape)
     run = int(max(RULING_RUN * side, 10))
     ruling = np.zeros_like(d) if darkness else None
@@ -342,7 +348,10 @@ def _ruling(d, level, spread, width, darkness):
         big[k] = max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) >= run
     solid = ndi.maximum_filter(big[lab], size=spread)
     for axis in (0, 1):  # along axis 0: vertical lines; along axis 1: horizontal ones
-        line = ndi.maximum_filter1d(d, spread, axis=1 - axis)
+        # on a grainy photo, averaged a little along the line first: the minimum over a run must not catch
+        # the grain dipping below a faint rule (a grid's cross lines, further apart, stay apart)
+        ds = ndi.uniform_filter1d(d, smooth, axis=axis)
+        line = ndi.maximum_filter1d(ds, spread, axis=1 - axis)
         line = ndi.maximum_filter1d(ndi.minimum_filter1d(line, run, axis=axis), run, axis=axis)
         # a thick stroke crossing a line is 'solid' there: close such gaps along the line
         on = ((line > level) & ~solid).astype(np.uint8)
@@ -359,7 +368,7 @@ def _ruling(d, level, spread, width, darkness):
             # subtract only from pixels on a short straight run along the line (the line itself, a stroke
             # lying along it), so a stroke crossing it within the wide band keeps all its darkness
             short = max(run // 4, 15)
-            local = ndi.maximum_filter1d(ndi.minimum_filter1d(ndi.maximum_filter1d(d, 5, axis=1 - axis), short,
+            local = ndi.maximum_filter1d(ndi.minimum_filter1d(ndi.maximum_filter1d(ds, 5, axis=1 - axis), short,
                                                               axis=axis), short, axis=axis)
             ruling = np.where(thin[lab] & ~solid, np.maximum(ruling, np.minimum(line, local)), ruling)
     return ruling, found
@@ -376,7 +385,11 @@ def _median_char_height(props):
     areas = np.array([p.area for p in props], float)
     if len(hs) == 0:
         return 0.0
-    # weight by area so specks do not drag the estimate down
+    # weight by area so specks do not drag the estimate down; a grainy photo leaves hundreds of specks of
+    # 1-3 px, which would fill the upper half by area with their ties
+    big = areas >= SPECK_AREA
+    if big.any():
+        hs, areas = hs[big], areas[big]
     keep = areas >= np.percentile(areas, 50)
     return float(np.median(hs[keep])) if keep.any() else float(np.median(hs))
 
@@ -503,22 +516,19 @@ def group_lines(boxes, h_med):
         return []
     nxt, prev_gap = -np.ones(n, int), np.full(n, np.inf)
     has_prev = -np.ones(n, int)
-    for i in np.argsort(boxes[:, 1]):
-        y1, x1, y2, x2 = boxes[i]
-        best, best_gap = -1, np.inf
-        for j in range(n):
-            if j == i:
-                continue
-            cj = (boxes[j, 1] + boxes[j, 3]) / 2
-            if cj <= (x1 + x2) / 2:
-                continue
-            ov = min(y2, boxes[j, 2]) - max(y1, boxes[j, 0])
-            if ov < 0.4 * min(y2 - y1, boxes[j, 2] - boxes[j, 0]):
-                continue
-            gap = boxes[j, 1] - x2
-            if gap < 5 * h_med and gap < best_gap:
-                best, best_gap = j, gap
-        if best >= 0 and best_gap < prev_gap[best]:
+    y1s, x1s, y2s, x2s = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    cx, hs = (x1s + x2s) / 2, y2s - y1s
+    # vectorised over the candidates j (a noisy photo can hold thousands of boxes)
+    for i in np.argsort(x1s, kind="stable"):
+        ov = np.minimum(y2s[i], y2s) - np.maximum(y1s[i], y1s)
+        gap = (x1s - x2s[i]).astype(float)
+        ok = (cx > cx[i]) & (ov >= 0.4 * np.minimum(hs[i], hs)) & (gap < 5 * h_med)
+        ok[i] = False
+        if not ok.any():
+            continue
+        best = int(np.argmin(np.where(ok, gap, np.inf)))
+        best_gap = gap[best]
+        if best_gap < prev_gap[best]:
             if has_prev[best] >= 0:
                 nxt[has_prev[best]] = -1
             nxt[i], has_prev[best], prev_gap[best] = best, i, best_gap
@@ -529,18 +539,21 @@ def group_lines(boxes, h_med):
             while nxt[chain[-1]] >= 0:
                 chain.append(int(nxt[chain[-1]]))
             chains.append(chain)
-    cy = (boxes[:, 0] + boxes[:, 2]) / 2
+    cy = (y1s + y2s) / 2
     chains.sort(key=lambda c: boxes[c[0], 1])
     lines = []
-    for c in chains:  # join a chain to a line that ends before it at about the same height
-        for line in lines:
-            # heights from up to three boxes at each end, so one odd piece cannot veto the join
-            dy = np.median(cy[line[-3:]]) - np.median(cy[c[:3]])
-            if boxes[line[-1], 3] <= boxes[c[0], 1] + 0.2 * h_med and abs(dy) < 0.5 * h_med:
-                line.extend(c)
-                break
+    # per line: its right end and the height of its last three boxes (one odd piece cannot veto a join)
+    end_x, end_y = np.empty(len(chains)), np.empty(len(chains))
+    for c in chains:  # join a chain to the first line that ends before it at about the same height
+        fits = np.flatnonzero((end_x[:len(lines)] <= x1s[c[0]] + 0.2 * h_med)
+                              & (np.abs(end_y[:len(lines)] - np.median(cy[c[:3]])) < 0.5 * h_med))
+        if len(fits):
+            k = fits[0]
+            lines[k].extend(c)
         else:
+            k = len(lines)
             lines.append(list(c))
+        end_x[k], end_y[k] = x2s[lines[k][-1]], np.median(cy[lines[k][-3:]])
     lines.sort(key=lambda line: np.median(cy[line]))
     return [[int(k) for k in line] for line in lines]
 
@@ -649,8 +662,8 @@ def _find_letters(grey, work_side):
         # The brightest region is not always the sheet (grey paper on a white table, a shadow across
         # the sheet): if all but a dark desk reads as more text lines of two or more characters, it was not.
         lit = not_desk(grey, paper)
-        wider = _segment(grey, lit, not lit.all(), scale)
         min_px = MIN_CHAR_PX * work_side / WORK_SIDE  # texture grows with the working image
+        wider = _segment(grey, lit, not lit.all(), scale, texture_px=0.5 * min_px)
         if _text_score(wider, min_px) > 1.5 * _text_score(page, min_px) + 2:
             wider.info["surround_rejected"] = True
             return _drop_lone_marks_off_the_text(wider)
@@ -723,7 +736,9 @@ def _cut_by_sheet_edge(frame, paper, mask, level, h_med):
     return cut
 
 
-def _segment(grey, paper, surround, scale):
+def _segment(grey, paper, surround, scale, texture_px=0.0):
+    """A Page of the sheet `paper` of the working image `grey`. texture_px: when the marks' median height
+    is under this, they are texture (a grainy desk): an empty Page at once, not thousands of boxes."""
     frame = flatten(grey, paper, outside=None)
     norm = np.where(paper, frame, np.float32(1.0))
     mask, thr = ink_mask(norm, paper)
@@ -752,6 +767,9 @@ def _segment(grey, paper, surround, scale):
         return empty
     H, W = mask.shape
     h_med = _median_char_height(props)
+    if h_med < texture_px:
+        empty.info["char_height"] = h_med
+        return empty
     mask, lifted = lift_underlines(mask, props, h_med, _page_stroke(props))
     if lifted:
         lab, props = _components(mask)
