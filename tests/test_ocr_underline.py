@@ -136,3 +136,61 @@ def test_make_pages_underlines_the_first_line():
     strokes = [p for p in measure.regionprops(measure.label(diff)) if p.area > 50]
     assert strokes  # the first line's underline, perhaps others: long, flat lines
     assert all(p.bbox[3] - p.bbox[1] > 200 and p.bbox[2] - p.bbox[0] < 60 for p in strokes)
+
+
+def _crease_component(tilt_px):
+    """Two words of H's with a straight line (a crease) running across them from their tops on the left
+    to their feet on the right, tilt_px lower at x=980 than at x=0, and on past them."""
+    im = Image.new("L", (1000, 200), 0)
+    d = ImageDraw.Draw(im)
+    _letters(d, 60, 3, y=60)
+    _letters(d, 430, 4, y=60)
+    d.line([0, 70, 980, 70 + tilt_px], fill=255, width=4)
+    for x in range(5, 980, 37):  # its ragged edge: ticks a few px long hanging off it
+        y = 72 + tilt_px * x / 980
+        d.line([x, y, x + 2, y + 9], fill=255, width=2)
+    img = np.asarray(im) > 127
+    props = measure.regionprops(measure.label(img, connectivity=2))
+    return max(props, key=lambda p: p.area)
+
+
+def test_a_crease_across_the_writing_is_lifted_and_the_letters_stay_whole():
+    p = _crease_component(tilt_px=60)  # 3.5 degrees across the text
+    band = underline.through_band(p.image, H, stroke=7.0)
+    assert band is not None
+    rest = p.image & ~band
+    letters = [q for q in measure.regionprops(measure.label(rest, connectivity=2)) if q.area > 50]
+    assert len(letters) == 7
+    # uprights crossed by the line keep it there: every H is its full height, with no long stub of the line
+    assert all(q.bbox[2] - q.bbox[0] >= H - 1 for q in letters)
+    assert all(q.bbox[3] - q.bbox[1] <= 50 + 7 + 8 for q in letters)
+    # and no ink is left between the words or beyond them
+    cols = np.flatnonzero(rest.any(0)) + p.bbox[1]
+    assert cols.min() >= 55 and cols.max() <= 430 + 3 * 90 + 50 + 8
+    assert not rest[:, 300 - p.bbox[1]:380 - p.bbox[1]].any()
+    # the ticks go with the line: left, they would pass for specks and drag the character height down
+    assert all(max(q.bbox[2] - q.bbox[0], q.bbox[3] - q.bbox[1]) >= 0.35 * H
+               for q in measure.regionprops(measure.label(rest, connectivity=2)))
+
+
+def test_lift_underlines_keeps_the_letters_a_crease_crossed():
+    p = _crease_component(tilt_px=30)
+    mask = np.zeros((240, 1040), bool)
+    mask[20:20 + p.image.shape[0], 20:20 + p.image.shape[1]] = p.image
+    props = measure.regionprops(measure.label(mask, connectivity=2))
+    lifted, n = underline.lift_underlines(mask, props, H, 7.0)
+    assert n == 1
+    letters = [q for q in measure.regionprops(measure.label(lifted, connectivity=2)) if q.area > 50]
+    assert len(letters) == 7
+
+
+def test_a_fused_word_is_no_crease():
+    """A cramped word fused along its bars holds ink above or below its flat parts in every column."""
+    def draw(d):
+        for k in range(9):  # E's touching: uprights and three bars each, the bars running on into the next
+            x = 40 + 58 * k
+            d.line([x, 20, x, 20 + H], fill=255, width=7)
+            for y in (20, 60, 20 + H):
+                d.line([x, y, x + 60, y], fill=255, width=7)
+    p = _component(draw)
+    assert underline.through_band(p.image, H, stroke=7.0) is None

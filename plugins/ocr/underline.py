@@ -1,8 +1,10 @@
 """Underlines: a line drawn under a heading or a word, touching some of its letters, joins them into one
-wide component that the size filters would drop as a long object (a pen, a rule), letters and all."""
+wide component that the size filters would drop as a long object (a pen, a rule), letters and all. So does
+a straight line across the writing at any height: a fold's crease, a rule the ruling step missed."""
 import numpy as np
 from scipy import ndimage as ndi
 from skimage import measure
+from skimage.transform import hough_line
 
 UNDERLINE_MIN_SPAN = 2.5  # character heights: an underline spans a word of two or more letters
 UNDERLINE_SHORT = 4.0  # a line shorter than this (character heights) must show bare over UNDERLINE_SHORT_BARE
@@ -14,6 +16,13 @@ UNDERLINE_THIN = 0.9  # and the share where that ink is one stroke thin (letters
 UNDERLINE_LONG = 6.0  # character heights: a line this long may touch every letter (a line drawn through
 UNDERLINE_LONG_THIN = 0.75  # their feet) and be this thin only; no fused word has so long a flat bottom
 FOOT_MAX = 0.6  # character heights: a letter's foot cut off below a line drawn through it is no taller
+THROUGH_MIN_SPAN = 6.0  # character heights: a straight line across the writing (a crease) at least this long,
+THROUGH_TILT = 20.0  # degrees from the text lines at most,
+THROUGH_COVER = 0.85  # inked along this much of its span (a crease can fade here and there),
+THROUGH_BARE = 0.3  # and alone in its columns along this much (between words, beyond the text): the flat
+# tops or bottoms of a cramped word fused into one piece have letter ink over every column
+DEBRIS = 0.35  # character heights: smaller pieces left beside such a line are its ragged edge (a sheet's
+# edge, a crease's fibres), not letters; left, they would pass for specks and drag the character height down
 
 
 def _bottom_runs(img):
@@ -110,15 +119,64 @@ def _written_on(pieces, h_med, stroke):
     return tall and 2 * wide >= len(pieces)
 
 
+def through_band(img, h_med, stroke):
+    """Pixels of a straight line drawn across the writing at any height (a fold's crease, tilted by up
+    to THROUGH_TILT degrees), or None: the strongest straight line of the component (Hough), inked over
+    THROUGH_COVER of its span of at least THROUGH_MIN_SPAN character heights, one stroke thin there
+    (UNDERLINE_LONG_THIN) and alone in its columns over THROUGH_BARE of them. Where a letter's stroke
+    crosses it (ink just above and just below), the band leaves the letter whole."""
+    h, w = img.shape
+    if w < THROUGH_MIN_SPAN * h_med:
+        return None
+    acc, angles, dists = hough_line(img, np.radians(np.arange(90 - THROUGH_TILT, 90 + THROUGH_TILT + 0.01, 0.25)))
+    r, t = np.unravel_index(int(acc.argmax()), acc.shape)
+    cols = np.arange(w)
+    line = (dists[r] - cols * np.cos(angles[t])) / np.sin(angles[t])  # x cos t + y sin t = rho
+    rows = np.arange(h)[:, None]
+    near = np.abs(rows - line) <= max(stroke, 2.0)
+    covered = (img & near).any(0)
+    on = np.flatnonzero(covered)
+    lo, hi = on.min(), on.max() + 1
+    if hi - lo < THROUGH_MIN_SPAN * h_med or covered[lo:hi].mean() < THROUGH_COVER:
+        return None
+    across = (img & (np.abs(rows - line) <= 2.0 * stroke + 1)).sum(0)  # ink across the line, per column
+    thin = covered & (across <= 2.0 * stroke)
+    if thin[lo:hi].sum() < UNDERLINE_LONG_THIN * covered[lo:hi].sum():
+        return None
+    half = float(np.median(across[thin])) / 2 + 1.0
+    band = (np.abs(rows - line) <= half) & img
+    band[:, :lo] = False
+    band[:, hi:] = False
+    rest = img & ~band
+    if (~rest.any(0))[lo:hi].mean() < THROUGH_BARE:
+        return None
+    reach = max(2, int(round(stroke)))
+    above = (rest & (rows < line - half) & (rows >= line - half - reach)).any(0)
+    below = (rest & (rows > line + half) & (rows <= line + half + reach)).any(0)
+    spread = np.ones(2 * reach + 1, bool)
+    crossing = (above & ndi.binary_dilation(below, spread)) | (below & ndi.binary_dilation(above, spread))
+    band[:, crossing] = False
+    pieces = []
+    for q in measure.regionprops(measure.label(img & ~band, connectivity=2)):
+        if max(q.bbox[2] - q.bbox[0], q.bbox[3] - q.bbox[1]) < DEBRIS * h_med:
+            band[q.coords[:, 0], q.coords[:, 1]] = True  # the line's ragged edge goes with it
+        else:
+            pieces.append(q)
+    return band if _written_on(pieces, h_med, stroke) else img  # no letters on it: all of it goes
+
+
 def lift_underlines(mask, props, h_med, stroke):
-    """mask without the underlines of its wide components (underline_band); the letters that touched
-    one lose a band a stroke high at their feet. Returns (mask, number of underlines lifted)."""
+    """mask without the underlines of its wide components (underline_band) and the straight lines drawn
+    across them (through_band); the letters that touched one lose a band a stroke high where they met
+    it. Returns (mask, number of lines lifted)."""
     lifted = 0
     for p in props:
         y1, x1, y2, x2 = p.bbox
-        if x2 - x1 < UNDERLINE_MIN_SPAN * h_med or y2 - y1 > 3.5 * h_med:
+        if x2 - x1 < UNDERLINE_MIN_SPAN * h_med:
             continue
-        band = underline_band(p.image, h_med, stroke)
+        band = underline_band(p.image, h_med, stroke) if y2 - y1 <= 3.5 * h_med else None
+        if band is None:
+            band = through_band(p.image, h_med, stroke)
         if band is not None:
             if not lifted:
                 mask = mask.copy()
