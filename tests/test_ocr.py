@@ -652,6 +652,14 @@ def test_photo_degradations_for_the_robustness_sets():
     edge[:, 50:] = 255
     soft = synth.blur(edge, rng).astype(float).mean(2)[50]
     assert 60 < soft[49] < 135 and soft[40] < 12 and soft[60] > 243  # sigma 1.2-2.5 px: a soft edge
+    grainy = synth.dim(img, rng).astype(float)
+    assert 0.43 * 200 <= np.median(grainy) <= 0.67 * 200 and 4 < grainy.std() < 25  # JPEG smooths some grain
+    folded = synth.crease(img, rng).astype(float)[:, 300].mean(1)  # down the middle: two thin dark creases
+    thin_dark = (folded < 0.87 * np.minimum(np.roll(folded, 4), np.roll(folded, -4)))
+    rows = np.flatnonzero(thin_dark)
+    assert len(rows) >= 2 and rows.max() - rows.min() > 0.2 * 400
+    assert 0.28 * 400 <= rows.min() and rows.max() <= 0.72 * 400 and np.ptp(rows[rows < 200]) <= 3
+    assert folded[:100].mean() != folded[-100:].mean()  # and the paper turned from the light is darker
     with pytest.raises(ValueError, match="unknown degradation"):
         synth.make_pages(None, 1, degrade="fog")
 

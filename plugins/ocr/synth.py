@@ -325,7 +325,29 @@ def blur(img, rng):
     return _jpeg(np.clip(ndi.gaussian_filter(img.astype(np.float32), (s, s, 0)), 0, 255).astype(np.uint8), 85)
 
 
-DEGRADATIONS = {"low-res": low_resolution, "shadow": shadow, "blur": blur}
+def dim(img, rng):
+    """A photo taken in dim light: 35-55 % darker, grainy (colour noise of sigma 8-14 and luminance grain
+    of sigma 6, on 0-255), JPEG quality 50-70."""
+    a = img * rng.uniform(0.45, 0.65) + rng.normal(0, rng.uniform(8, 14), img.shape)
+    a += rng.normal(0, 6, img.shape[:2] + (1,))
+    return _jpeg(np.clip(a, 0, 255).astype(np.uint8), rng.integers(50, 71))
+
+
+def crease(img, rng):
+    """A sheet folded in three and opened again: two creases across the photo near a third and two thirds
+    of its height, within 2 degrees of level, each a thin line 15-35 % darker with the paper on one side
+    5-15 % darker (turned from the light); JPEG quality 90."""
+    H, W = img.shape[:2]
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    shade = np.ones((H, W), np.float32)
+    for third in (1 / 3, 2 / 3):
+        a = np.radians(rng.uniform(-2, 2))
+        d = (yy - rng.uniform(third - 0.05, third + 0.05) * H) * np.cos(a) - (xx - W / 2) * np.sin(a)
+        shade *= np.where(d > 0, 1.0, rng.uniform(0.85, 0.95)) * (1 - rng.uniform(0.15, 0.35) * np.exp(-d * d / 2.9))
+    return _jpeg(np.clip(img * shade[..., None], 0, 255).astype(np.uint8), 90)
+
+
+DEGRADATIONS = {"low-res": low_resolution, "shadow": shadow, "blur": blur, "dim": dim, "crease": crease}
 
 
 def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=None, grid=False, vocabulary=WORDS,
