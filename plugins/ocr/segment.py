@@ -16,7 +16,7 @@ from .underline import lift_underlines
 
 WORK_SIDE = 2000  # longer side of the working image (px)
 MAX_UPSCALE = 2.0  # a smaller photo is enlarged up to this much: its thin strokes then binarise smoothly
-SPECK_AREA = 10  # px at the working size: smaller marks carry no character height (grain, dust)
+SPECK_AREA = 10  # px at the working size: smaller marks carry no character height (grain) where they abound
 MIN_CHAR_PX = 10  # at WORK_SIDE: smaller "characters" are texture, and could not be read anyway
 SMALL_WRITING = 30  # px at WORK_SIDE: characters smaller than this (a full sheet of ordinary writing) lose
 SMALL_WRITING_TARGET = 36  # their details; the page is read again from a larger working image, where they
@@ -385,10 +385,10 @@ def _median_char_height(props):
     areas = np.array([p.area for p in props], float)
     if len(hs) == 0:
         return 0.0
-    # weight by area so specks do not drag the estimate down; a grainy photo leaves hundreds of specks of
-    # 1-3 px, which would fill the upper half by area with their ties
+    # weight by area so specks do not drag the estimate down; a grainy photo leaves more specks of 1-3 px
+    # than anything else, which would fill the upper half by area with their ties
     big = areas >= SPECK_AREA
-    if big.any():
+    if 0 < big.sum() < (~big).sum():
         hs, areas = hs[big], areas[big]
     keep = areas >= np.percentile(areas, 50)
     return float(np.median(hs[keep])) if keep.any() else float(np.median(hs))
