@@ -194,3 +194,21 @@ def test_a_fused_word_is_no_crease():
                 d.line([x, y, x + 60, y], fill=255, width=7)
     p = _component(draw)
     assert underline.through_band(p.image, H, stroke=7.0) is None
+
+
+def test_creases_running_into_a_dark_sheet_edge_are_lifted():
+    """A thick dark edge round the sheet joins two creases, and every letter they cross, into one
+    component; its strongest straight lines are the edge's: the creases are found among the next."""
+    im = Image.new("L", (1100, 420), 0)
+    d = ImageDraw.Draw(im)
+    d.rectangle([0, 0, 1099, 419], outline=255, width=14)  # the sheet's dark edge
+    _letters(d, 80, 4, y=60)
+    _letters(d, 520, 5, y=250)
+    d.line([0, 80, 1099, 140], fill=255, width=4)  # through the first word's upper half
+    d.line([0, 250, 1099, 320], fill=255, width=4)  # through the second word's lower part
+    img = np.asarray(im) > 127
+    band = underline.through_band(img, H, stroke=7.0)
+    assert band is not None
+    letters = [q for q in measure.regionprops(measure.label(img & ~band, connectivity=2))
+               if q.area > 50 and q.bbox[2] - q.bbox[0] < 2 * H]
+    assert len(letters) == 9 and all(q.bbox[2] - q.bbox[0] >= H - 1 for q in letters)

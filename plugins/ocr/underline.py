@@ -4,7 +4,7 @@ a straight line across the writing at any height: a fold's crease, a rule the ru
 import numpy as np
 from scipy import ndimage as ndi
 from skimage import measure
-from skimage.transform import hough_line
+from skimage.transform import hough_line, hough_line_peaks
 
 UNDERLINE_MIN_SPAN = 2.5  # character heights: an underline spans a word of two or more letters
 UNDERLINE_SHORT = 4.0  # a line shorter than this (character heights) must show bare over UNDERLINE_SHORT_BARE
@@ -19,8 +19,9 @@ FOOT_MAX = 0.6  # character heights: a letter's foot cut off below a line drawn 
 THROUGH_MIN_SPAN = 6.0  # character heights: a straight line across the writing (a crease) at least this long,
 THROUGH_TILT = 20.0  # degrees from the text lines at most,
 THROUGH_COVER = 0.85  # inked along this much of its span (a crease can fade here and there),
-THROUGH_BARE = 0.3  # and alone in its columns along this much (between words, beyond the text): the flat
-# tops or bottoms of a cramped word fused into one piece have letter ink over every column
+THROUGH_BARE = 0.3  # and alone within a character height of it along this much (between words, beyond the
+# text): the flat tops or bottoms of a cramped word fused into one piece have letter ink by every column
+THROUGH_PEAKS = 6  # straight lines tried per component (a thick dark edge gives two on each side)
 DEBRIS = 0.35  # character heights: smaller pieces left beside such a line are its ragged edge (a sheet's
 # edge, a crease's fibres), not letters; left, they would pass for specks and drag the character height down
 
@@ -120,22 +121,31 @@ def _written_on(pieces, h_med, stroke):
 
 
 def through_band(img, h_med, stroke):
-    """Pixels of a straight line drawn across the writing at any height (a fold's crease, tilted by up
-    to THROUGH_TILT degrees), or None: the strongest straight line of the component (Hough), inked over
-    THROUGH_COVER of its span of at least THROUGH_MIN_SPAN character heights, one stroke thin there
-    (UNDERLINE_LONG_THIN) and alone in its columns over THROUGH_BARE of them. Where a letter's stroke
-    crosses it (ink just above and just below), the band leaves the letter whole."""
-    h, w = img.shape
-    if w < THROUGH_MIN_SPAN * h_med:
+    """Pixels of the straight lines drawn across the writing at any height (a fold's creases, tilted by
+    up to THROUGH_TILT degrees), or None: of the component's THROUGH_PEAKS strongest straight lines (Hough;
+    one may be a sheet's dark edge a crease runs into), each inked over THROUGH_COVER of its span of at
+    least THROUGH_MIN_SPAN character heights, one stroke thin there (UNDERLINE_LONG_THIN) and alone within
+    a character height of it over THROUGH_BARE of its columns.
+    Where a letter's stroke crosses it (ink just above and just below), the band leaves the letter whole."""
+    if img.shape[1] < THROUGH_MIN_SPAN * h_med:
         return None
     acc, angles, dists = hough_line(img, np.radians(np.arange(90 - THROUGH_TILT, 90 + THROUGH_TILT + 0.01, 0.25)))
-    r, t = np.unravel_index(int(acc.argmax()), acc.shape)
-    cols = np.arange(w)
-    line = (dists[r] - cols * np.cos(angles[t])) / np.sin(angles[t])  # x cos t + y sin t = rho
-    rows = np.arange(h)[:, None]
-    near = np.abs(rows - line) <= max(stroke, 2.0)
-    covered = (img & near).any(0)
+    found = np.zeros_like(img)
+    for _, angle, rho in zip(*hough_line_peaks(acc, angles, dists, num_peaks=THROUGH_PEAKS)):
+        line = (rho - np.arange(img.shape[1]) * np.cos(angle)) / np.sin(angle)
+        band = _through_line(img & ~found, line, h_med, stroke)  # a sheet folded twice: two creases
+        if band is not None:
+            found |= band
+    return found if found.any() else None
+
+
+def _through_line(img, line, h_med, stroke):
+    """through_band for one straight line, its row at every column (x cos t + y sin t = rho)."""
+    rows = np.arange(img.shape[0])[:, None]
+    covered = (img & (np.abs(rows - line) <= max(stroke, 2.0))).any(0)
     on = np.flatnonzero(covered)
+    if len(on) == 0:
+        return None
     lo, hi = on.min(), on.max() + 1
     if hi - lo < THROUGH_MIN_SPAN * h_med or covered[lo:hi].mean() < THROUGH_COVER:
         return None
@@ -148,7 +158,7 @@ def through_band(img, h_med, stroke):
     band[:, :lo] = False
     band[:, hi:] = False
     rest = img & ~band
-    if (~rest.any(0))[lo:hi].mean() < THROUGH_BARE:
+    if (~(rest & (np.abs(rows - line) <= h_med)).any(0))[lo:hi].mean() < THROUGH_BARE:
         return None
     reach = max(2, int(round(stroke)))
     above = (rest & (rows < line - half) & (rows >= line - half - reach)).any(0)
