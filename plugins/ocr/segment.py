@@ -350,7 +350,7 @@ def _ruling(d, level, spread, width, darkness, smooth):
     for axis in (0, 1):  # along axis 0: vertical lines; along axis 1: horizontal ones
         # on a grainy photo, averaged a little along the line first: the minimum over a run must not catch
         # the grain dipping below a faint rule (a grid's cross lines, further apart, stay apart)
-        ds = ndi.uniform_filter1d(d, smooth, axis=axis)
+        ds = ndi.uniform_filter1d(d, smooth, axis=axis) if smooth > 1 else d
         line = ndi.maximum_filter1d(ds, spread, axis=1 - axis)
         line = ndi.maximum_filter1d(ndi.minimum_filter1d(line, run, axis=axis), run, axis=axis)
         # a thick stroke crossing a line is 'solid' there: close such gaps along the line

@@ -98,16 +98,26 @@ def _keep_crossings(rest, pieces, band, top, bottom, h_med, stroke):
         cx = int(round(p.centroid[1]))
         if p.centroid[0] > bottom[cx] and y2 - bottom[cx] <= FOOT_MAX * h_med:
             feet[y1:y2, x1:x2] |= p.image
-    reach = max(2, int(round(stroke)))  # a slanted stroke meets the band a stroke or two apart
+    reach = _reach(stroke)
     above_ink = (rest & (rows < top) & (rows >= top - reach)).any(0)
     foot_ink = (feet & below & (rows <= bottom + reach)).any(0)
-    spread = np.ones(2 * reach + 1, bool)
-    crossing = (above_ink & ndi.binary_dilation(foot_ink, spread)) | (foot_ink & ndi.binary_dilation(above_ink, spread))
+    crossing = _crossing(above_ink, foot_ink, reach)
     if not crossing.any():
         return band
     band = band.copy()
     band[:, crossing] = False
     return band
+
+
+def _reach(stroke):
+    return max(2, int(round(stroke)))  # a slanted stroke meets the band a stroke or two apart
+
+
+def _crossing(above, below, reach):
+    """Columns where ink just above a line's band and ink just below it (per column, bool) meet within
+    `reach` columns: a letter's stroke crossing the line."""
+    spread = np.ones(2 * reach + 1, bool)
+    return (above & ndi.binary_dilation(below, spread)) | (below & ndi.binary_dilation(above, spread))
 
 
 def _written_on(pieces, h_med, stroke):
@@ -142,30 +152,29 @@ def through_band(img, h_med, stroke):
 def _through_line(img, line, h_med, stroke):
     """through_band for one straight line, its row at every column (x cos t + y sin t = rho)."""
     rows = np.arange(img.shape[0])[:, None]
-    covered = (img & (np.abs(rows - line) <= max(stroke, 2.0))).any(0)
+    dist = np.abs(rows - line)  # of every pixel from the line
+    covered = (img & (dist <= max(stroke, 2.0))).any(0)
     on = np.flatnonzero(covered)
     if len(on) == 0:
         return None
     lo, hi = on.min(), on.max() + 1
     if hi - lo < THROUGH_MIN_SPAN * h_med or covered[lo:hi].mean() < THROUGH_COVER:
         return None
-    across = (img & (np.abs(rows - line) <= 2.0 * stroke + 1)).sum(0)  # ink across the line, per column
+    across = (img & (dist <= 2.0 * stroke + 1)).sum(0)  # ink across the line, per column
     thin = covered & (across <= 2.0 * stroke)
     if thin[lo:hi].sum() < UNDERLINE_LONG_THIN * covered[lo:hi].sum():
         return None
     half = float(np.median(across[thin])) / 2 + 1.0
-    band = (np.abs(rows - line) <= half) & img
+    band = (dist <= half) & img
     band[:, :lo] = False
     band[:, hi:] = False
     rest = img & ~band
-    if (~(rest & (np.abs(rows - line) <= h_med)).any(0))[lo:hi].mean() < THROUGH_BARE:
+    if (~(rest & (dist <= h_med)).any(0))[lo:hi].mean() < THROUGH_BARE:
         return None
-    reach = max(2, int(round(stroke)))
+    reach = _reach(stroke)
     above = (rest & (rows < line - half) & (rows >= line - half - reach)).any(0)
     below = (rest & (rows > line + half) & (rows <= line + half + reach)).any(0)
-    spread = np.ones(2 * reach + 1, bool)
-    crossing = (above & ndi.binary_dilation(below, spread)) | (below & ndi.binary_dilation(above, spread))
-    band[:, crossing] = False
+    band[:, _crossing(above, below, reach)] = False
     pieces = []
     for q in measure.regionprops(measure.label(img & ~band, connectivity=2)):
         if max(q.bbox[2] - q.bbox[0], q.bbox[3] - q.bbox[1]) < DEBRIS * h_med:
