@@ -550,6 +550,11 @@ def test_space_threshold_parts_letter_gaps_from_spaces_at_the_largest_ratio():
     assert segment._gap_threshold(np.array([2.41, 1.5, 1.5, 1.07, 1.36, 0.98, 1.57, 0.69, 0.93])) is None
     # a page's one wide gap is no mode: two spaces above the step at least
     assert segment._gap_threshold(np.array([0.8, 0.9, 1.0, 1.1, 1.2, 2.4]), min_spaces=2) is None
+    # nor is one overlapping pair in a long line a mode of letter gaps (0.13 -> 0.45 is a step of 0.32 and a
+    # ratio of 1.8, more than 1.3 -> 2.3): the letter gaps are a tenth of the gaps at least
+    line = np.array([0.13, 0.45, 0.53, 0.53, 0.61, 0.61, 0.67, 0.67, 0.83, 0.85, 0.88, 0.93, 0.96, 1.01,
+                     1.04, 1.04, 1.3, 2.3, 2.35, 3.2, 3.2])
+    assert segment._gap_threshold(line) == pytest.approx((1.3 + 2.3) / 2)
 
 
 def test_page_threshold_splits_overlapping_letter_gaps_and_spaces_in_log_space():

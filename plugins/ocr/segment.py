@@ -560,19 +560,23 @@ def group_lines(boxes, h_med):
 
 LETTER_GAP_MAX = 1.0  # letter widths: gaps of a lower mode wider than this are all spaces
 SPACE_RATIO_FLOOR = 0.25  # letter widths: ratios of smaller gaps count from here (touching letters' gaps ~0)
+LETTER_MODE_SHARE = 0.1  # the letter gaps are at least this share of a line's gaps: one overlapping pair
+# in a long line is no mode of its own
 
 
 def _gap_threshold(gaps, min_spaces=1):
     """Split gaps (in letter widths) into letter gaps and word spaces between two modes: at the step
     with the largest ratio (spaces vary by factors, so one wide space in a line, after a list number or
     a sentence, must not lift the split above the others); None when the gaps show no second mode (a
-    step of 0.3 letter widths and a ratio of 1.5 at least, with min_spaces gaps above it)."""
+    step of 0.3 letter widths and a ratio of 1.5 at least, with min_spaces gaps above it and
+    LETTER_MODE_SHARE of them below)."""
     if len(gaps) < 3:
         return None
     s = np.sort(np.maximum(gaps, 0.0))  # overlapping letters' gaps are letter gaps like touching ones
     jumps = np.diff(s)
     steps = (jumps > 0.3) & (s[1:] > 1.5 * np.maximum(s[:-1], 0.05))
     steps[len(s) - min_spaces:] = False
+    steps[:int(np.ceil(LETTER_MODE_SHARE * len(s))) - 1] = False
     if not steps.any():
         return None
     k = int(np.argmax(np.where(steps, s[1:] / np.maximum(s[:-1], SPACE_RATIO_FLOOR), -np.inf)))
