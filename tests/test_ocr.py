@@ -620,6 +620,58 @@ def test_writing_in_a_shadow_across_the_sheet_is_read():
     assert bar.size and bar.min() == 1.0  # the bar is gone from the black-on-white image too
 
 
+def _glare(page, centre, sigma, strength):
+    """A flash's glare: light added toward white, strongest at centre (y, x)."""
+    yy, xx = np.mgrid[0:page.shape[0], 0:page.shape[1]]
+    g = strength * np.exp(-((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) / (2 * sigma ** 2))
+    return page * (1 - g) + 255 * g
+
+
+def test_writing_under_a_glare_is_read(monkeypatch):
+    # grey paper (140) and pencil-dark ink (60); a glare over the middle line's right half (60 % of the
+    # way to white at its centre) leaves its letters a quarter of their contrast: under the one ink
+    # threshold of the page, two of them vanish
+    page = _glare(np.asarray(_v_page(paper=140, ink=60), np.float32), (330, 700), 160, 0.6)
+    found = segment.find_letters(page)
+    assert [len(line) for line in found.lines] == [6, 9, 4]
+    monkeypatch.setattr(segment, "restore_glare", lambda norm, *a: norm)
+    assert [len(line) for line in segment.find_letters(page).lines] == [6, 7, 4]
+
+
+def test_restore_glare_gives_back_the_contrast_a_glare_took():
+    # paper p = 0.6, ink q = 0.3: darkness (p - q) / p = 0.5 wherever the light falls. Under a glare of
+    # share g the paper reads p + g (1 - p), the ink q + g (1 - q): divided by the paper, 0.5 (1 - g) p /
+    # (p + g (1 - p)); restored, 0.5 again
+    H, W = 600, 900
+    grey = np.full((H, W), 0.6, np.float32)
+    for x in range(60, 860, 40):  # strokes 4 px wide, 120 px long, on three lines
+        for y in (100, 250, 400):
+            grey[y:y + 120, x:x + 4] = 0.3
+    yy, xx = np.mgrid[0:H, 0:W]
+    share = 0.6 * np.exp(-((yy - 300) ** 2 + (xx - 700) ** 2) / (2 * 150.0 ** 2))
+    glared = (grey * (1 - share) + share).astype(np.float32)
+    paper = np.ones((H, W), bool)
+    plain = 1 - segment.flatten(grey, paper)
+    restored = 1 - segment.flatten(glared, paper)
+    stroke = np.zeros((H, W), bool)
+    stroke[250:370, 700:704] = True  # under the glare's centre
+    assert np.median(plain[stroke]) == pytest.approx(0.5, abs=0.03)
+    assert np.median(restored[stroke]) == pytest.approx(0.5, abs=0.06)
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(segment, "restore_glare", lambda norm, *a: norm)
+    assert np.median(1 - segment.flatten(glared, paper)[stroke]) < 0.3  # not restored: 0.5 * 0.43
+    monkeypatch.undo()
+    # brighter light alone (a shading gradient, the ink's contrast kept) is left as it is
+    lit = (grey * (0.7 + 0.5 * xx / W)).astype(np.float32)
+    norm = segment.flatten(lit, paper)
+    bg = np.full((H // 3, W // 3), 0.6, np.float32) * (0.7 + 0.5 * np.arange(W // 3) * 3 / W)
+    assert segment.restore_glare(norm, paper, bg, 3) is norm
+    # and so are faint marks (print showing through) on evenly lit paper
+    faint = np.where(grey < 0.5, np.float32(0.55), grey)
+    norm = 1 - 0.1 * (faint < 0.6).astype(np.float32)
+    assert segment.restore_glare(norm, paper, np.full((H // 3, W // 3), 0.6, np.float32), 3) is norm
+
+
 def test_flat_ink_on_flat_paper():
     # drawn, not photographed: every stroke pixel equally dark (no spread for Otsu), half of it in shade
     from scipy import ndimage as ndi
@@ -665,6 +717,10 @@ def test_photo_degradations_for_the_robustness_sets():
     assert len(rows) >= 2 and rows.max() - rows.min() > 0.2 * 400
     assert 0.28 * 400 <= rows.min() and rows.max() <= 0.72 * 400 and np.ptp(rows[rows < 200]) <= 3
     assert folded[:100].mean() != folded[-100:].mean()  # and the paper turned from the light is darker
+    glared = synth.glare(img, rng).astype(float).mean(2)
+    assert 0.5 * 55 - 3 <= glared.max() - 200 <= 0.75 * 55 + 3  # 50-75 % of the way to white at its centre
+    assert 0.3 * 400 - 60 <= np.unravel_index(glared.argmax(), glared.shape)[0] <= 0.7 * 400 + 60
+    assert glared[0, 0] - 200 < 0.5 * (glared.max() - 200)  # a spot: the corners lifted far less
     with pytest.raises(ValueError, match="unknown degradation"):
         synth.make_pages(None, 1, degrade="fog")
 

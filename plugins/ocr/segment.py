@@ -143,16 +143,80 @@ def not_desk(grey, paper):
 
 
 def flatten(grey, paper, outside=1.0):
-    """Divide by a background estimate (closing removes ink): paper -> ~1 under any shading. Beyond the
-    sheet: `outside`, or with None the frame divided by the sheet's background too."""
+    """Divide by a background estimate (closing removes ink): paper -> ~1 under any shading, and the ink's
+    contrast restored under a glare (restore_glare). Beyond the sheet: `outside`, or with None the frame
+    divided by the sheet's background too."""
     f = max(1, max(grey.shape) // 250)
     small = _block_mean(np.where(paper, grey, np.nan), f)
     fill = np.nanmedian(small) if np.isfinite(small).any() else 1.0
     small = np.where(np.isfinite(small), small, fill)
-    bg = ndi.gaussian_filter(ndi.grey_closing(small, size=(9, 9)), 2)
-    bg = _resize(bg, grey.shape)
+    bg_small = ndi.gaussian_filter(ndi.grey_closing(small, size=(9, 9)), 2)
+    bg = _resize(bg_small, grey.shape)
     norm = np.clip(grey / np.maximum(bg, 1e-3), 0, 1).astype(np.float32)
+    norm = restore_glare(norm, paper, bg_small, f)
     return norm if outside is None else np.where(paper, norm, np.float32(outside))
+
+
+GLARE_MAX_GAIN = 4.0  # ink contrast is given back at most this much: past it a glare leaves no ink to read
+GLARE_MIN_GAIN = 1.25  # nor where all ink keeps 80 % of it: the ink threshold copes, and a page stays as it was
+GLARE_REACH = 1 / 16  # of the frame's longer side: the ink a block's contrast is judged by lies this near
+GLARE_STEP = 0.03  # paper brightness off its smooth trend by this much: an edge, no glare
+GLARE_STROKE = 1 / 130  # of the frame's longer side: only marks thinner than this are strokes to restore
+
+
+def restore_glare(norm, paper, bg_small, f):
+    """A glare (a flash, a lamp's reflection) adds light: it moves paper and ink alike toward white, so the
+    ink's darkness relative to the brightened paper falls, by (bg - g) / bg where g = (bg - p) / (1 - p)
+    is the glare's share, bg the local paper brightness and p the sheet's median. The strokes' darkness
+    is multiplied back by that, only where the paper is brighter than p, smoothly (not another surface
+    beside the sheet), AND the nearby ink fainter than the page's ink: brighter light alone (a shading
+    gradient) keeps the ink's contrast and is left as it is, and so are faint marks on evenly lit paper
+    (print showing through)."""
+    on_paper = _block_mean(paper.astype(np.float32), f) > 0.5
+    bg_small = bg_small[:on_paper.shape[0], :on_paper.shape[1]]
+    if on_paper.sum() < 16:
+        return norm
+    p = float(np.median(bg_small[on_paper]))
+    if p > 0.95:  # white paper: no room for a glare to show
+        return norm
+    share = np.clip((bg_small - p) / (1.0 - p), 0.0, 0.9)
+    gain_bg = bg_small / np.maximum(bg_small - share, 1e-3)
+    # a glare brightens smoothly; a step is another surface (a white table or sheet beside this one)
+    step = np.abs(bg_small - ndi.gaussian_filter(bg_small, 6)) > GLARE_STEP
+    gain_bg[ndi.binary_dilation(step, iterations=8)] = 1.0
+    if gain_bg[on_paper].max() < 1.05:
+        return norm
+    d = 1.0 - norm
+    vals = d[paper]
+    med = np.median(vals)
+    noise = 1.4826 * np.median(np.abs(vals - med)) + 1e-4
+    peak = np.where(on_paper, _block_max(ndi.uniform_filter(d, 3), f), 0.0)  # a stroke's, not a pixel's
+    marked = peak > med + 8 * noise
+    if marked.sum() < 4:
+        return norm
+    reach = max(3, round(GLARE_REACH * max(on_paper.shape)))
+    local = ndi.grey_dilation(peak, size=(reach, reach))  # the ink level near each block
+    unglared = marked & (gain_bg < 1.1) & (peak >= 0.12)  # ink (ink_mask's floor) where no glare is
+    if unglared.sum() < 4:
+        return norm
+    page_ink = np.median(local[unglared])
+    # ink a glare left at an eighth of the page's is still given back (to half); fainter is the paper's grain
+    inked = marked & (peak >= page_ink / (2 * GLARE_MAX_GAIN))
+    inked &= ndi.binary_erosion(on_paper, iterations=4)  # not the sheet's edge: its shadow is no ink
+    gain = np.where(inked, np.clip(np.minimum(gain_bg, page_ink / np.maximum(local, 1e-3)), 1.0,
+                                   GLARE_MAX_GAIN), 1.0)
+    if gain.max() < GLARE_MIN_GAIN:
+        return norm
+    gain = ndi.grey_dilation(gain, size=(7, 7))  # over the strokes' faint rims and the gaps between them
+    gain = _resize(ndi.gaussian_filter(gain, 1).astype(np.float32), norm.shape)
+    k = max(5, round(GLARE_STROKE * max(d.shape)))
+    thin = d - ndi.grey_opening(d, size=(k, k))  # the strokes, not a broad shade (a sheet edge's shadow)
+    return np.clip(1.0 - d - (gain - 1.0) * thin, 0, 1).astype(np.float32)
+
+
+def _block_max(a, f):
+    h, w = a.shape[0] // f * f, a.shape[1] // f * f
+    return a[:h, :w].reshape(h // f, f, w // f, f).max((1, 3))
 
 
 def _stroke_darkness(d, paper, floor):
