@@ -672,6 +672,34 @@ def test_restore_glare_gives_back_the_contrast_a_glare_took():
     assert segment.restore_glare(norm, paper, np.full((H // 3, W // 3), 0.6, np.float32), 3) is norm
 
 
+def test_a_close_up_drops_the_letters_its_edges_cut_after_deskewing():
+    # a close-up of one line of a page, written 3 degrees off level: the photo's top and bottom edges cut
+    # the lines above and below in half. Deskewing grows the frame, so those halves no longer touch its
+    # edge; they are still cut by the photo's own edge, and dropped like any mark the frame cuts
+    from PIL import ImageDraw
+    im = Image.new("L", (1400, 900), 200)
+    d = ImageDraw.Draw(im)
+    for y in (120, 290, 460):
+        for k in range(8):
+            x = 150 + k * 120 + (k // 4) * 60
+            d.line([x, y, x + 25, y + 80, x + 50, y], fill=40, width=6)
+    page = np.asarray(im.rotate(3, fillcolor=200), np.float32)[165:495, 100:1300]
+    found = segment.find_letters(page)
+    assert abs(found.info["skew_deg"]) > 0.2 and [len(line) for line in found.lines] == [8]
+
+
+def test_a_bright_corner_of_a_close_up_is_no_sheet():
+    # grey paper filling the frame but for a small white corner (2 % of it: a bright table beyond the
+    # page's edge): the largest bright region is far too small to be the sheet being read
+    grey = np.full((600, 900), 0.45, np.float32)
+    grey[:60, :180] = 0.97
+    paper, found = segment.find_paper(grey)
+    assert not found and paper.all()
+    grey[:300, :450] = 0.97  # a quarter of the frame: a sheet on a darker surface
+    paper, found = segment.find_paper(grey)
+    assert found and paper[20:280, 20:430].all() and not paper[320:].any()
+
+
 def test_flat_ink_on_flat_paper():
     # drawn, not photographed: every stroke pixel equally dark (no spread for Otsu), half of it in shade
     from scipy import ndimage as ndi

@@ -101,6 +101,9 @@ def _block_mean(a, f):
     return a[:h, :w].reshape(h // f, f, w // f, f).mean((1, 3))
 
 
+MIN_SHEET = 0.05  # of the frame: a bright region smaller than this is no sheet
+
+
 def find_paper(grey):
     """Mask of the sheet: the largest bright region, if the frame also holds a clearly darker surround.
 
@@ -125,6 +128,8 @@ def find_paper(grey):
     # no convex hull: a sheet touching another sheet must not take in the desk between them
     # shrink a little so the sheet's own edge and shadow are not read as ink
     sheet = ndi.binary_erosion(sheet, structure=morphology.disk(2))
+    if sheet.mean() < MIN_SHEET:  # a bright corner of a close-up, not the sheet being read
+        return np.ones_like(grey, bool), False
     return _resize(sheet.astype(np.float32), grey.shape) > 0.5, True
 
 
@@ -811,7 +816,9 @@ def _segment(grey, paper, surround, scale, texture_px=0.0):
     norm = np.where(paper, frame, np.float32(1.0))
     mask, thr = ink_mask(norm, paper)
     angle = estimate_skew(mask)
+    in_photo = None  # after deskewing: the photo's own frame within the grown one
     if abs(angle) > 0.2:
+        in_photo = ndi.binary_erosion(_rotate(np.ones(grey.shape, np.float32), angle, 0.0) > 0.5, iterations=2)
         if surround:  # the frame beyond the sheet is only looked at when there is one (_cut_by_sheet_edge)
             frame = _rotate(frame, angle, 1.0)
         norm = _rotate(norm, angle, 1.0)
@@ -851,6 +858,8 @@ def _segment(grey, paper, surround, scale, texture_px=0.0):
         h, w = y2 - y1, x2 - x1
         if y1 == 0 or x1 == 0 or y2 == H or x2 == W:
             continue
+        if in_photo is not None and not in_photo[p.coords[:, 0], p.coords[:, 1]].all():
+            continue  # cut by the photo's edge, as above, but turned into the frame by deskewing
         if border_dist is not None and np.median(border_dist[p.coords[:, 0], p.coords[:, 1]]) < 0.25 * h_med:
             continue  # hugs the sheet's border: shadow, edge or another sheet, not writing
         if cut_by_edge is not None and cut_by_edge(p.coords):
