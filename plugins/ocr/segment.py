@@ -192,9 +192,7 @@ def restore_glare(norm, paper, bg_small, f):
     if gain_bg[on_paper].max() < 1.05:
         return norm
     d = 1.0 - norm
-    vals = d[paper]
-    med = np.median(vals)
-    noise = 1.4826 * np.median(np.abs(vals - med)) + 1e-4
+    med, noise = _paper_level(d, paper)
     peak = np.where(on_paper, _block_max(ndi.uniform_filter(d, 3), f), 0.0)  # a stroke's, not a pixel's
     marked = peak > med + 8 * noise
     if marked.sum() < 4:
@@ -217,6 +215,13 @@ def restore_glare(norm, paper, bg_small, f):
     k = max(5, round(GLARE_STROKE * max(d.shape)))
     thin = d - ndi.grey_opening(d, size=(k, k))  # the strokes, not a broad shade (a sheet edge's shadow)
     return np.clip(1.0 - d - (gain - 1.0) * thin, 0, 1).astype(np.float32)
+
+
+def _paper_level(d, paper):
+    """Median darkness of the sheet and its noise (a robust sigma: 1.4826 x the median absolute deviation)."""
+    vals = d[paper]
+    med = np.median(vals)
+    return med, 1.4826 * np.median(np.abs(vals - med)) + 1e-4
 
 
 def _block_max(a, f):
@@ -260,9 +265,7 @@ def _long_thin_labels(lab, side):
 def ink_mask(norm, paper):
     """Hysteresis threshold of ink darkness: strong ink seeds, weaker connected strokes kept."""
     d = 1.0 - norm
-    vals = d[paper]
-    med = np.median(vals)
-    noise = 1.4826 * np.median(np.abs(vals - med)) + 1e-4
+    med, noise = _paper_level(d, paper)
     strong = _stroke_darkness(d, paper, med + 3 * noise)
     if strong.size > 50:
         # Otsu between faint marks and ink, capped below the ink's own level (uniform ink has no spread)
