@@ -96,9 +96,14 @@ def _rotate(a, angle, fill, resample=Image.BILINEAR):
     return np.array(im.rotate(angle, resample=resample, expand=True, fillcolor=fill), np.float32)
 
 
-def _block_mean(a, f):
+def _blocks(a, f):
+    """a cut to whole f x f blocks, as (rows, f, cols, f): reduce over axes (1, 3)."""
     h, w = a.shape[0] // f * f, a.shape[1] // f * f
-    return a[:h, :w].reshape(h // f, f, w // f, f).mean((1, 3))
+    return a[:h, :w].reshape(h // f, f, w // f, f)
+
+
+def _block_mean(a, f):
+    return _blocks(a, f).mean((1, 3))
 
 
 MIN_SHEET = 0.05  # of the frame: a bright region smaller than this is no sheet
@@ -193,7 +198,7 @@ def restore_glare(norm, paper, bg_small, f):
         return norm
     d = 1.0 - norm
     med, noise = _paper_level(d, paper)
-    peak = np.where(on_paper, _block_max(ndi.uniform_filter(d, 3), f), 0.0)  # a stroke's, not a pixel's
+    peak = np.where(on_paper, _blocks(ndi.uniform_filter(d, 3), f).max((1, 3)), 0.0)  # a stroke's, not a pixel's
     marked = peak > med + 8 * noise
     if marked.sum() < 4:
         return norm
@@ -222,11 +227,6 @@ def _paper_level(d, paper):
     vals = d[paper]
     med = np.median(vals)
     return med, 1.4826 * np.median(np.abs(vals - med)) + 1e-4
-
-
-def _block_max(a, f):
-    h, w = a.shape[0] // f * f, a.shape[1] // f * f
-    return a[:h, :w].reshape(h // f, f, w // f, f).max((1, 3))
 
 
 def _stroke_darkness(d, paper, floor):
