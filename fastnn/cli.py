@@ -111,11 +111,12 @@ def cmd_data(argv):
                     help="also re-photograph the sample pages (rotation, perspective, dark desk)")
     mk.add_argument("--touching", action="store_true",
                     help="cramped writing: neighbouring letters of a word often touch")
-    mk.add_argument("--degrade", choices=["low-res", "shadow", "blur", "dim", "crease", "glare"],
+    mk.add_argument("--degrade", choices=["low-res", "shadow", "blur", "dim", "crease", "glare", "turned"],
                     help="as phones take and pass photos on: low-res (40-55 %% size, JPEG 55-80), a soft shadow "
                          "across, blur (sigma 1.2-2.5 px), dim light (darker, grainy, JPEG 50-70) or a "
-                         "crease (a sheet folded in three: two thin dark lines across the writing) or a glare (a "
-                         "flash's bright spot washing the ink out)")
+                         "crease (a sheet folded in three: two thin dark lines across the writing), a glare (a "
+                         "flash's bright spot washing the ink out) or turned (a quarter or half turn round, no "
+                         "EXIF tag to say so)")
     mk.add_argument("--grid", action="store_true", help="squared paper: a faint grid under the writing")
     mk.add_argument("--dense", action="store_true",
                     help="a full sheet: 12-24 lines of ordinary-sized writing (characters 1.2-2.1 %% of its height)")

@@ -749,6 +749,13 @@ def test_photo_degradations_for_the_robustness_sets():
     assert 0.5 * 55 - 3 <= glared.max() - 200 <= 0.75 * 55 + 3  # 50-75 % of the way to white at its centre
     assert 0.3 * 400 - 60 <= np.unravel_index(glared.argmax(), glared.shape)[0] <= 0.7 * 400 + 60
     assert glared[0, 0] - 200 < 0.5 * (glared.max() - 200)  # a spot: the corners lifted far less
+    marked = np.zeros((40, 60, 3), np.uint8)
+    marked[0, 0] = 255  # top left
+    corners = set()
+    for _ in range(30):
+        out = synth.turned(marked, rng)
+        corners.add((out.shape, tuple(np.argwhere(out[..., 0])[0])))
+    assert corners == {((60, 40, 3), (59, 0)), ((40, 60, 3), (39, 59)), ((60, 40, 3), (0, 39))}  # 3 turns
     with pytest.raises(ValueError, match="unknown degradation"):
         synth.make_pages(None, 1, degrade="fog")
 

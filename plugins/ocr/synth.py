@@ -359,8 +359,14 @@ def glare(img, rng):
     return _jpeg(np.clip(img * (1 - g) + 255 * g, 0, 255).astype(np.uint8), 90)
 
 
+def turned(img, rng):
+    """The photo a quarter, half or three quarters turn round with no EXIF tag to set it upright (a scan,
+    a screenshot, a messenger that dropped the tag): each turn equally likely."""
+    return np.ascontiguousarray(np.rot90(img, int(rng.integers(1, 4))))
+
+
 DEGRADATIONS = {"low-res": low_resolution, "shadow": shadow, "blur": blur, "dim": dim, "crease": crease,
-                "glare": glare}
+                "glare": glare, "turned": turned}
 
 
 def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=None, grid=False, vocabulary=WORDS,
