@@ -1031,3 +1031,82 @@ def test_character_height_ignores_the_grain_of_a_dim_photo():
         mask[y, x:x + rng.integers(1, 3)] = True  # 90-odd specks of 1-2 px, more than the letters
     props = segment._components(mask)[1]
     assert abs(segment._median_char_height(props) - 60) <= 1
+
+
+class _VReader:
+    """Classifier stand-in that knows which way up a V is: sure of a 'V' when its ink spreads far wider
+    across the glyph's top rows than across its bottom ones, doubtful of anything else."""
+
+    def read(self, glyphs):
+        probs = np.full((len(glyphs), 36), 0.7 / 35)
+        for k, g in enumerate(glyphs):
+            ink = g < 0.5
+            top, bottom = [np.ptp(np.flatnonzero(rows.any(0))) if rows.any() else 0 for rows in (ink[:8], ink[-8:])]
+            probs[k, CLASSES36.index("V")] = 0.95 if top > 2 * bottom + 3 else 0.3
+        return probs / probs.sum(1, keepdims=True), np.ones(len(glyphs))
+
+
+def _v_glyphs():
+    page = segment.find_letters(np.asarray(_v_page(paper=215, ink=50), np.float32))
+    return task.crops(page)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3])
+def test_the_glyphs_vote_for_the_turn_that_sets_them_upright(k):
+    from fastnn_plugins.ocr import orientation
+    reader = _VReader()
+    glyphs = np.ascontiguousarray(np.rot90(_v_glyphs(), k, axes=(1, 2)))
+    probs, one = reader.read(glyphs)
+    assert orientation.decided(orientation.votes(reader, glyphs, probs.max(1) * one)) == (4 - k) % 4
+
+
+def test_an_orientation_needs_votes_enough_and_twice_any_other():
+    from fastnn_plugins.ocr import orientation
+    reader = _VReader()
+    up = _v_glyphs()[:6]
+    down = np.ascontiguousarray(up[:, ::-1, ::-1])
+    for glyphs, want in [(np.concatenate([up[:2], down[:4]]), 2),  # 4 votes against 2: turn
+                         (np.concatenate([up[:3], down[:5]]), None),  # 5 against 3: not twice
+                         (down[:2], None),  # 2 votes: too few
+                         (up[:3], 0)]:
+        probs, one = reader.read(glyphs)
+        assert orientation.decided(orientation.votes(reader, glyphs, probs.max(1) * one)) == want
+    ring = np.ones((5, 32, 32), np.float32)  # reads alike every way up, doubtfully: no votes
+    yy, xx = np.mgrid[:32, :32]
+    ring[:, np.abs(np.hypot(yy - 15.5, xx - 15.5) - 12) < 2] = 0.0
+    assert list(orientation.votes(reader, ring, np.full(5, 0.3))) == [0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_a_page_photographed_turned_round_is_read_upright(k):
+    upright = np.asarray(_v_page(paper=215, ink=50), np.float32)
+    page, lines, probs = task.read_page(np.rot90(upright, k), _VReader(), context=False)
+    assert page.info["quarter_turns"] == (4 - k) % 4
+    assert lines == ["VVV VVV", "VVV VVV VVV", "VVV V"] and (probs.argmax(1) == CLASSES36.index("V")).all()
+    page, lines, _ = task.read_page(upright, _VReader(), context=False)
+    assert "quarter_turns" not in page.info and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]
+
+
+def test_a_page_the_glyphs_leave_in_doubt_is_looked_at_again_a_quarter_turn_round(monkeypatch):
+    # the page as found leaves its glyphs' votes tied (as a page on its side and tilted does: deskewed
+    # wrongly, its glyphs read badly every way up); found again a quarter turn round, it is upside down
+    from fastnn_plugins.ocr import orientation
+    real, calls = orientation.votes, []
+
+    def first_tied(*args):
+        calls.append(len(calls))
+        return np.array([2, 2, 2, 2]) if len(calls) == 1 else real(*args)
+    monkeypatch.setattr(orientation, "votes", first_tied)
+    upright = np.asarray(_v_page(paper=215, ink=50), np.float32)
+    page, lines, _ = task.read_page(np.rot90(upright, 1), _VReader(), context=False)
+    assert page.info["quarter_turns"] == 3 and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]
+    assert len(calls) == 3  # as found, a quarter turn round, then the three quarters it settled on
+    calls.clear()
+    page, lines, _ = task.read_page(upright, _VReader(), context=False)
+    assert "quarter_turns" not in page.info and len(calls) == 2  # settled by the second look: upright
+    # cramped letters: upright leads as found without settling it; on their side, a few sure pieces
+    # settle on a turn, with fewer votes than upright had: that is no reason to turn
+    tallies = iter([np.array([8, 1, 6, 2]), np.array([1, 4, 1, 2])])
+    monkeypatch.setattr(orientation, "votes", lambda *a: next(tallies))
+    page, lines, _ = task.read_page(upright, _VReader(), context=False)
+    assert "quarter_turns" not in page.info and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]

@@ -14,8 +14,9 @@ from fastnn.tasks import Task, TaskError
 
 from . import decode, glyph
 from .classifier import get_classifier
+from .orientation import upright_page
 from .repair import merge_split_characters, split_touching_characters
-from .segment import MAX_WORK_SIDE, PageError, find_letters, load_image
+from .segment import MAX_WORK_SIDE, PageError, load_image
 
 
 def add_arguments(p):
@@ -41,11 +42,11 @@ def crops(page):
 
 
 def read_page(image, backend, context=True, wordlist=None, larger=None):
-    """Image array -> (Page, text lines, probabilities). larger: see segment.find_letters."""
-    page = find_letters(image, larger=larger)
+    """Image array -> (Page, text lines, probabilities), the page turned the way up its characters read
+    (orientation.upright_page). larger: see segment.find_letters."""
+    page, probs, one = upright_page(image, backend, crops, larger)
     if len(page.boxes) == 0:
         return page, [], np.zeros((0, 36))
-    probs, one = backend.read(crops(page))
     merge_split_characters(page, backend, probs, one)
     n_boxes = len(page.boxes)
     page.info["merged_pieces"] = int(n_boxes - sum(len(line) for line in page.lines))
@@ -141,7 +142,8 @@ def run(ctx):
             fh.write(text + ("\n" if text else ""))
         draw_boxes(page, ctx.path(f"{stem}_boxes.png"))
         entry = {"text": text, "detected": int(sum(len(line) for line in page.lines)), "lines": len(lines),
-                 "skew_deg": page.info.get("skew_deg"), "seconds": times[-1]}
+                 "skew_deg": page.info.get("skew_deg"), "quarter_turns": page.info.get("quarter_turns", 0),
+                 "seconds": times[-1]}
         truth = _truth_for(path, truth_cache)
         if truth:
             want = "".join(truth.get("stripped") or truth.get("lines", []))
