@@ -8,23 +8,27 @@ from .segment import find_letters
 SAMPLE = 48  # glyphs read turned each of three ways, evenly spread over the page's boxes
 SURE = 0.5  # only glyphs read this surely (P(one character) * P(likeliest)) in some orientation vote:
 # pieces of touching letters read doubtfully whichever way up, and would vote at random
+TIE_RATIO = 1.2  # and only if they read this many times surer their surest way than their next: O, X,
+# H, N, S, Z, 0, 8 read alike upside down, and voted at random (an upside-down BOX QUIZ, TEXT FOX OVER 8,
+# HELLO NETWORK: 14 votes upright against 26; with this ratio 4 against 15)
 MIN_VOTES = 3  # an orientation needs at least this many votes
-VOTE_RATIO = 2.0  # and this many times the votes of any other (O, X, H, N, S, Z, 0, 8 read alike
-# upside down, and split their votes)
+VOTE_RATIO = 2.0  # and this many times the votes of any other
 SECOND_LOOK_RATIO = 1.5  # a turn the second look settles on needs this many times the votes upright had
-# at the first: cramped letters found again on their side leave a few sure pieces (3-4 votes against 6-10
-# upright), a page on its side and tilted many (31-34 against 6-16)
+SECOND_LOOK_VOTES = 8  # at the first, and this many votes: cramped letters found again on their side
+# leave a few sure pieces (0-4 votes), a page on its side and tilted many (10-18 against upright's 3-8)
 
 
 def votes(backend, glyphs, confidence):
     """Votes of glyphs (n, 32, 32) for the quarter turns counter-clockwise (np.rot90: 0-3) that read them
     best, given their confidences as they are (P(one character) * P(likeliest)): each glyph read surely
-    some way up votes for the way it reads surest."""
+    some way up, and TIE_RATIO surer than any other way, votes for that way."""
     pick = np.linspace(0, len(glyphs) - 1, min(len(glyphs), SAMPLE)).round().astype(int)
     turned = np.concatenate([np.rot90(glyphs[pick], k, axes=(1, 2)) for k in (1, 2, 3)])
     probs, one = backend.read(np.ascontiguousarray(turned))  # one batch
     conf = np.concatenate([np.asarray(confidence)[pick], probs.max(1) * one]).reshape(4, len(pick))
-    return np.bincount(conf[:, conf.max(0) >= SURE].argmax(0), minlength=4)
+    first, second = np.sort(conf, axis=0)[[-1, -2]]
+    voting = (first >= SURE) & (first >= TIE_RATIO * second)
+    return np.bincount(conf[:, voting].argmax(0), minlength=4)
 
 
 def decided(v):
@@ -38,7 +42,8 @@ def upright_page(image, backend, crops, larger=None):
     (page, probs, one) as backend.read gives them; page.info["quarter_turns"] says how it was turned.
     When the glyphs as found do not settle it, the page is found again a quarter turn round: a page on
     its side and tilted as well is deskewed wrongly, and its glyphs read badly every way up. Upright
-    unless the votes settle on a turn (the second look's by SECOND_LOOK_RATIO over upright's first)."""
+    unless the votes settle on a turn (the second look's with SECOND_LOOK_VOTES, and SECOND_LOOK_RATIO
+    times upright's at the first)."""
     def find(k):
         turn = (lambda a: np.ascontiguousarray(np.rot90(a, k))) if k else (lambda a: a)
         page = find_letters(turn(image), larger=None if larger is None else lambda: turn(larger()))
@@ -55,7 +60,7 @@ def upright_page(image, backend, crops, larger=None):
     if k is None and len(found[0][0].boxes):
         found[1] = find(1)
         k1 = decided(found[1][3])
-        if k1 is not None and found[1][3][k1] >= SECOND_LOOK_RATIO * found[0][3][0]:
+        if k1 is not None and found[1][3][k1] >= max(SECOND_LOOK_RATIO * found[0][3][0], SECOND_LOOK_VOTES):
             k = (1 + k1) % 4
     k = k or 0
     if k not in found:
