@@ -1057,7 +1057,7 @@ def test_the_glyphs_vote_for_the_turn_that_sets_them_upright(k):
     reader = _VReader()
     glyphs = np.ascontiguousarray(np.rot90(_v_glyphs(), k, axes=(1, 2)))
     probs, one = reader.read(glyphs)
-    assert orientation.decided(orientation.votes(reader, glyphs, probs.max(1) * one)) == (4 - k) % 4
+    assert orientation.decided(orientation.tally(reader, glyphs, probs.max(1) * one)[0]) == (4 - k) % 4
 
 
 def test_an_orientation_needs_votes_enough_and_twice_any_other():
@@ -1070,11 +1070,12 @@ def test_an_orientation_needs_votes_enough_and_twice_any_other():
                          (down[:2], None),  # 2 votes: too few
                          (up[:3], 0)]:
         probs, one = reader.read(glyphs)
-        assert orientation.decided(orientation.votes(reader, glyphs, probs.max(1) * one)) == want
+        assert orientation.decided(orientation.tally(reader, glyphs, probs.max(1) * one)[0]) == want
     ring = np.ones((5, 32, 32), np.float32)  # reads alike every way up, doubtfully: no votes
     yy, xx = np.mgrid[:32, :32]
     ring[:, np.abs(np.hypot(yy - 15.5, xx - 15.5) - 12) < 2] = 0.0
-    assert list(orientation.votes(reader, ring, np.full(5, 0.3))) == [0, 0, 0, 0]
+    votes, sure = orientation.tally(reader, ring, np.full(5, 0.3))
+    assert list(votes) == [0, 0, 0, 0] and list(sure) == [0, 0, 0, 0]
 
 
 def test_a_glyph_read_alike_two_ways_up_does_not_vote():
@@ -1089,7 +1090,8 @@ def test_a_glyph_read_alike_two_ways_up_does_not_vote():
             probs = np.tile(((1 - turned) / 35)[:, None], (1, 36))
             probs[:, 0] = turned
             return probs, np.ones(9)
-    assert list(orientation.votes(Fixed(), np.ones((3, 32, 32), np.float32), np.full(3, 0.9))) == [1, 0, 0, 0]
+    votes, sure = orientation.tally(Fixed(), np.ones((3, 32, 32), np.float32), np.full(3, 0.9))
+    assert list(votes) == [1, 0, 0, 0] and list(sure) == [3, 0, 3, 0]  # sure: read at 0.5 or more
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
@@ -1106,12 +1108,12 @@ def test_a_page_the_glyphs_leave_in_doubt_is_looked_at_again_a_quarter_turn_roun
     # the page as found leaves its glyphs' votes tied (as a page on its side and tilted does: deskewed
     # wrongly, its glyphs read badly every way up); found again a quarter turn round, it is upside down
     from fastnn_plugins.ocr import orientation
-    real, calls = orientation.votes, []
+    real, calls = orientation.tally, []
 
     def first_tied(*args):
         calls.append(len(calls))
-        return np.array([2, 2, 2, 2]) if len(calls) == 1 else real(*args)
-    monkeypatch.setattr(orientation, "votes", first_tied)
+        return (np.array([2, 2, 2, 2]), np.array([4, 4, 4, 4])) if len(calls) == 1 else real(*args)
+    monkeypatch.setattr(orientation, "tally", first_tied)
     upright = np.asarray(_v_page(paper=215, ink=50), np.float32)
     page, lines, _ = task.read_page(np.rot90(upright, 1), _VReader(), context=False)
     assert page.info["quarter_turns"] == 3 and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]
@@ -1119,11 +1121,10 @@ def test_a_page_the_glyphs_leave_in_doubt_is_looked_at_again_a_quarter_turn_roun
     calls.clear()
     page, lines, _ = task.read_page(upright, _VReader(), context=False)
     assert "quarter_turns" not in page.info and len(calls) == 2  # settled by the second look: upright
-    # cramped letters: upright leads as found without settling it; on their side, a few sure pieces
-    # settle on a turn, with fewer votes than upright had, or with twice as many but still few (4 of
-    # SECOND_LOOK_VOTES): that is no reason to turn
-    for first, second in (([8, 1, 6, 2], [1, 4, 1, 2]), ([2, 2, 3, 3], [4, 0, 0, 0])):
-        tallies = iter([np.array(first), np.array(second)])
-        monkeypatch.setattr(orientation, "votes", lambda *a: next(tallies))
-        page, lines, _ = task.read_page(upright, _VReader(), context=False)
-        assert "quarter_turns" not in page.info and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]
+    # cramped letters: the votes as found settle nothing; on their side, a few sure pieces settle on a
+    # turn, but read fewer glyphs surely than the first look did: that is no reason to turn
+    tallies = iter([(np.array([2, 2, 3, 3]), np.array([10, 8, 10, 8])),  # votes, sure glyphs per turn
+                    (np.array([4, 0, 0, 0]), np.array([5, 1, 3, 1]))])
+    monkeypatch.setattr(orientation, "tally", lambda *a: next(tallies))
+    page, lines, _ = task.read_page(upright, _VReader(), context=False)
+    assert "quarter_turns" not in page.info and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]

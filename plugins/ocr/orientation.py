@@ -13,22 +13,23 @@ TIE_RATIO = 1.2  # and only if they read this many times surer their surest way 
 # HELLO NETWORK: 14 votes upright against 26; with this ratio 4 against 15)
 MIN_VOTES = 3  # an orientation needs at least this many votes
 VOTE_RATIO = 2.0  # and this many times the votes of any other
-SECOND_LOOK_RATIO = 1.5  # a turn the second look settles on needs this many times the votes upright had
-SECOND_LOOK_VOTES = 8  # at the first, and this many votes: cramped letters found again on their side
-# leave a few sure pieces (0-4 votes), a page on its side and tilted many (10-18 against upright's 3-8)
+SECOND_LOOK_SURER = 1.25  # a turn the second look settles on must read this many times as many glyphs
+# surely as the first look read any way up: a page on its side and tilted reads 1.4-3x as many, cramped
+# letters found again on their side leave a few sure pieces (0.5x at most)
 
 
-def votes(backend, glyphs, confidence):
-    """Votes of glyphs (n, 32, 32) for the quarter turns counter-clockwise (np.rot90: 0-3) that read them
-    best, given their confidences as they are (P(one character) * P(likeliest)): each glyph read surely
-    some way up, and TIE_RATIO surer than any other way, votes for that way."""
+def tally(backend, glyphs, confidence):
+    """(votes, sure): for each quarter turn counter-clockwise (np.rot90: 0-3), the votes of glyphs
+    (n, 32, 32) for it and how many of them it reads surely, given their confidences as they are
+    (P(one character) * P(likeliest)). A glyph read surely some way up, and TIE_RATIO surer that way
+    than any other, votes for that way."""
     pick = np.linspace(0, len(glyphs) - 1, min(len(glyphs), SAMPLE)).round().astype(int)
     turned = np.concatenate([np.rot90(glyphs[pick], k, axes=(1, 2)) for k in (1, 2, 3)])
     probs, one = backend.read(np.ascontiguousarray(turned))  # one batch
     conf = np.concatenate([np.asarray(confidence)[pick], probs.max(1) * one]).reshape(4, len(pick))
     first, second = np.sort(conf, axis=0)[[-1, -2]]
     voting = (first >= SURE) & (first >= TIE_RATIO * second)
-    return np.bincount(conf[:, voting].argmax(0), minlength=4)
+    return np.bincount(conf[:, voting].argmax(0), minlength=4), (conf >= SURE).sum(1)
 
 
 def decided(v):
@@ -42,25 +43,26 @@ def upright_page(image, backend, crops, larger=None):
     (page, probs, one) as backend.read gives them; page.info["quarter_turns"] says how it was turned.
     When the glyphs as found do not settle it, the page is found again a quarter turn round: a page on
     its side and tilted as well is deskewed wrongly, and its glyphs read badly every way up. Upright
-    unless the votes settle on a turn (the second look's with SECOND_LOOK_VOTES, and SECOND_LOOK_RATIO
-    times upright's at the first)."""
+    unless the votes settle on a turn (at the second look, one that reads SECOND_LOOK_SURER times as many
+    glyphs surely as the first look did any way up)."""
     def find(k):
         turn = (lambda a: np.ascontiguousarray(np.rot90(a, k))) if k else (lambda a: a)
         page = find_letters(turn(image), larger=None if larger is None else lambda: turn(larger()))
         if k:
             page.info["quarter_turns"] = k
         if len(page.boxes) == 0:
-            return page, np.zeros((0, 36)), np.zeros(0), np.zeros(4, int)
+            return page, np.zeros((0, 36)), np.zeros(0), (np.zeros(4, int), np.zeros(4, int))
         glyphs = crops(page)
         probs, one = backend.read(glyphs)
-        return page, probs, one, votes(backend, glyphs, probs.max(1) * one)
+        return page, probs, one, tally(backend, glyphs, probs.max(1) * one)
 
     found = {0: find(0)}
-    k = decided(found[0][3])
+    k = decided(found[0][3][0])
     if k is None and len(found[0][0].boxes):
         found[1] = find(1)
-        k1 = decided(found[1][3])
-        if k1 is not None and found[1][3][k1] >= max(SECOND_LOOK_RATIO * found[0][3][0], SECOND_LOOK_VOTES):
+        (votes, sure), first_sure = found[1][3], found[0][3][1].max()
+        k1 = decided(votes)
+        if k1 is not None and sure[k1] >= SECOND_LOOK_SURER * first_sure:
             k = (1 + k1) % 4
     k = k or 0
     if k not in found:
