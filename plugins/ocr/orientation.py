@@ -56,15 +56,16 @@ def upright_page(image, backend, crops, larger=None):
         probs, one = backend.read(glyphs)
         return page, probs, one, tally(backend, glyphs, probs.max(1) * one)
 
-    found = {0: find(0)}
-    k = decided(found[0][3][0])
-    if k is None and len(found[0][0].boxes):
-        found[1] = find(1)
-        (votes, sure), first_sure = found[1][3], found[0][3][1].max()
+    looks = {0: find(0)}  # quarter turns -> (page, probs, one, (votes, sure))
+    first_votes, first_sure = looks[0][3]
+    k = decided(first_votes)
+    if k is None and len(looks[0][0].boxes):
+        looks[1] = find(1)
+        votes, sure = looks[1][3]
         k1 = decided(votes)
-        if k1 is not None and sure[k1] >= SECOND_LOOK_SURER * first_sure:
+        if k1 is not None and sure[k1] >= SECOND_LOOK_SURER * first_sure.max():
             k = (1 + k1) % 4
     k = k or 0
-    if k not in found:
-        found[k] = find(k)
-    return found[k][:3]
+    if k not in looks:
+        looks[k] = find(k)
+    return looks[k][:3]
