@@ -7,7 +7,7 @@ from PIL import Image
 
 from fastnn import cli
 from fastnn.data import CLASSES36
-from fastnn_plugins.ocr import decode, glyph, segment, synth, task
+from fastnn_plugins.ocr import decode, glyph, orientation, segment, synth, task
 from tests import reference as ref
 
 
@@ -1053,7 +1053,6 @@ def _v_glyphs():
 
 @pytest.mark.parametrize("k", [0, 1, 2, 3])
 def test_the_glyphs_vote_for_the_turn_that_sets_them_upright(k):
-    from fastnn_plugins.ocr import orientation
     reader = _VReader()
     glyphs = np.ascontiguousarray(np.rot90(_v_glyphs(), k, axes=(1, 2)))
     probs, one = reader.read(glyphs)
@@ -1061,7 +1060,6 @@ def test_the_glyphs_vote_for_the_turn_that_sets_them_upright(k):
 
 
 def test_an_orientation_needs_votes_enough_and_twice_any_other():
-    from fastnn_plugins.ocr import orientation
     reader = _VReader()
     up = _v_glyphs()[:6]
     down = np.ascontiguousarray(up[:, ::-1, ::-1])
@@ -1081,7 +1079,6 @@ def test_an_orientation_needs_votes_enough_and_twice_any_other():
 def test_a_glyph_read_alike_two_ways_up_does_not_vote():
     # three glyphs read 0.9 as found; turned a half turn 0.8, 0.5 and 0.95, a quarter either way 0.1:
     # only the second reads 1.2x surer one way than any other (an O or an 8 reads alike upside down)
-    from fastnn_plugins.ocr import orientation
     turned = np.array([[0.1, 0.1, 0.1], [0.8, 0.5, 0.95], [0.1, 0.1, 0.1]]).ravel()  # turns 1, 2, 3
 
     class Fixed:
@@ -1107,7 +1104,6 @@ def test_a_page_photographed_turned_round_is_read_upright(k):
 def test_a_page_the_glyphs_leave_in_doubt_is_looked_at_again_a_quarter_turn_round(monkeypatch):
     # the page as found leaves its glyphs' votes tied (as a page on its side and tilted does: deskewed
     # wrongly, its glyphs read badly every way up); found again a quarter turn round, it is upside down
-    from fastnn_plugins.ocr import orientation
     real, calls = orientation.tally, []
 
     def first_tied(*args):
