@@ -124,13 +124,16 @@ def cmd_data(argv):
                     help="write punctuation too: . , ' \" - ! ? : ; (not in the 36-class text: to be left out)")
     mk.add_argument("--underline", action="store_true",
                     help="underline each page's first line and some others, the line often touching the letters")
+    mk.add_argument("--closeup", action="store_true",
+                    help="photograph one or two lines of each page close up, the frame cutting the lines "
+                         "above and below")
     mk.add_argument("--words", metavar="FILE",
                     help="write words drawn from this text file (whitespace-separated) instead of the built-in list")
     a = p.parse_args(argv)
     from fastnn_plugins.ocr.synth import make_pages_command
     try:
         make_pages_command(resolve_root(a.data), a.out, a.n, a.seed, a.rephotograph, a.touching, a.degrade,
-                           a.grid, a.words, a.dense, a.punctuation, a.underline)
+                           a.grid, a.words, a.dense, a.punctuation, a.underline, a.closeup)
     except (DataError, ValueError) as exc:
         print(f"fastnn data: {exc}", file=sys.stderr)
         return 1

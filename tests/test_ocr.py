@@ -760,6 +760,23 @@ def test_photo_degradations_for_the_robustness_sets():
         synth.make_pages(None, 1, degrade="fog")
 
 
+def test_closeup_shoots_whole_lines_and_no_more_than_half_of_the_others(shared_data):
+    rng = np.random.default_rng(4)
+    bank = synth._glyph_bank(shared_data)
+    for _ in range(3):
+        letters = []
+        page, lines = synth.compose_page(bank, rng, n_lines=5, letters=letters)
+        assert [len(b) for b in letters] == [len(ln.replace(" ", "")) for ln in lines]
+        photo, shot = synth.closeup(page, lines, letters, rng)
+        first = lines.index(shot[0])
+        assert shot == lines[first:first + len(shot)] and 1 <= len(shot) <= 2
+        found = segment.find_letters(photo)
+        want = sum(len(ln.replace(" ", "")) for ln in shot)
+        assert abs(len(found.boxes) - want) <= max(1, 0.08 * want)  # the neighbours' cut letters are not read
+        assert len(found.lines) == len(shot)
+        assert 40 <= found.info["char_height"] / found.info["scale"] <= 160  # letters 50-140 px high
+
+
 def test_make_pages_writes_words_from_a_file(tmp_path, shared_data):
     (tmp_path / "words.txt").write_text("don't stop, 2026!\nDON'T\n")
     assert synth.read_words(str(tmp_path / "words.txt")) == ["DONT", "STOP", "2026", "DONT"]

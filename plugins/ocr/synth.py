@@ -139,12 +139,13 @@ DENSE_HEIGHT = (22, 40)  # a full sheet of ordinary-sized writing: 1.2-2.1 % of 
 
 
 def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter_gap=LETTER_GAP, grid=False,
-                 vocabulary=WORDS, dense=False, punctuation=False, underline=None):
+                 vocabulary=WORDS, dense=False, punctuation=False, underline=None, letters=None):
     """(RGB uint8 page image, list of text lines) with dark ink on paper, no surround yet; ruled=True
     draws notebook rules under the text lines, grid=True a squared paper's grid under everything;
     words are drawn from vocabulary; dense=True fills the sheet with many lines of smaller writing;
     punctuation=True writes punctuation marks too (PUNCTUATION); underline, a random Generator of its
-    own (the page is otherwise the same), underlines the first line and some others (_underline)."""
+    own (the page is otherwise the same), underlines the first line and some others (_underline);
+    letters, a list, receives each kept line's letter boxes [(y1, x1, y2, x2), ...] in page pixels."""
     H, W = size
     n_lines = n_lines or int(rng.integers(12, 25) if dense else rng.integers(3, 7))
     lines = _line_texts(rng, n_lines, vocabulary, (3, 8) if dense else (1, 5))
@@ -159,7 +160,7 @@ def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter
     kept = []
     for text in lines:
         x = x0 = rng.uniform(0.05, 0.12) * W
-        placed = ""
+        placed, boxes = "", []
         for ch in text:
             if ch == " ":
                 x += height * rng.uniform(0.7, 1.1)
@@ -177,9 +178,12 @@ def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter
                 break
             ink[yy:yy + h, int(x):int(x) + w] = np.maximum(ink[yy:yy + h, int(x):int(x) + w], g)
             placed += ch
+            boxes.append((yy, int(x), yy + h, int(x) + w))
             x += w + height * rng.uniform(*letter_gap)
         if placed.strip():
             kept.append(placed.strip())
+            if letters is not None:
+                letters.append(boxes)
             if underline is not None and (len(kept) == 1 or underline.random() < 0.25):
                 _underline(ink, underline, x0, x, y + height, slope, height)
         y += height * (line_gap if ruled else rng.uniform(1.6, 2.3))
@@ -284,6 +288,51 @@ def photograph(page, rng, angle=None, desk=True, clutter=True, perspective=True)
     return np.asarray(canvas)
 
 
+CLOSEUP_MARGIN = 0.15  # the lines shot lie this many letter heights inside the frame at least
+
+
+def closeup(page, lines, letters, rng, tries=50):
+    """A phone held close to one or two lines of a composed page: (RGB photo, those lines). The frame is
+    tilted up to 4 degrees and may cut the lines above and below (never showing more than half of a
+    letter of theirs) or run off the sheet; the letters come out 50-140 px high; JPEG quality 85-92.
+    `letters` is compose_page's per-line letter boxes. None when no such frame is found."""
+    for _ in range(tries):
+        n = 1 if len(lines) < 2 or rng.random() < 0.5 else 2
+        first = int(rng.integers(0, len(lines) - n + 1))
+        block = np.array([b for boxes in letters[first:first + n] for b in boxes], float)
+        h = float(np.median(block[:, 2] - block[:, 0]))
+        a = np.radians(rng.uniform(-4, 4))
+        cy = (block[:, 0].min() + block[:, 2].max()) / 2 + rng.uniform(-0.2, 0.2) * h
+        cx = (block[:, 1].min() + block[:, 3].max()) / 2 + rng.uniform(-0.5, 0.5) * h
+        half_w = (block[:, 3].max() - block[:, 1].min()) / 2 + rng.uniform(0.8, 2.0) * h
+        half_h = (block[:, 2].max() - block[:, 0].min()) / 2 + rng.uniform(0.4, 1.6) * h
+
+        def seen(boxes):  # how much of each letter box the tilted frame shows: across, and up and down
+            b = np.asarray(boxes, float).reshape(-1, 4)
+            corners = [(b[:, 0], b[:, 1]), (b[:, 0], b[:, 3]), (b[:, 2], b[:, 1]), (b[:, 2], b[:, 3])]
+            u = np.stack([(x - cx) * np.cos(a) + (y - cy) * np.sin(a) for y, x in corners])
+            v = np.stack([-(x - cx) * np.sin(a) + (y - cy) * np.cos(a) for y, x in corners])
+            return [(np.minimum(t.max(0), lim) - np.maximum(t.min(0), -lim)) / np.maximum(np.ptp(t, 0), 1e-9)
+                    for t, lim in ((u, half_w), (v, half_h))]
+        across, updown = seen(block + np.array([-1, -1, 1, 1]) * CLOSEUP_MARGIN * h)  # not touching the edge
+        others = [b for k, boxes in enumerate(letters) if not first <= k < first + n for b in boxes]
+        o_across, o_updown = seen(others)
+        # the lines shot whole; of any other, no letter more than half shown (a reader would not read it)
+        if (across >= 1).all() and (updown >= 1).all() and not ((o_across > 0) & (o_updown > 0.5)).any():
+            break
+    else:
+        return None
+    size = (int(2 * half_w), int(2 * half_h))
+    c, s_ = np.cos(a), np.sin(a)
+    affine = (c, -s_, cx - half_w * c + half_h * s_, s_, c, cy - half_w * s_ - half_h * c)
+    desk = tuple(int(v) for v in rng.uniform(25, 90, 3))
+    im = Image.fromarray(page).transform(size, Image.AFFINE, affine, Image.BILINEAR, fillcolor=desk)
+    scale = rng.uniform(50, 140) / h
+    im = im.resize((max(1, int(size[0] * scale)), max(1, int(size[1] * scale))), Image.BICUBIC)
+    im = im.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))
+    return _jpeg(np.asarray(im), rng.integers(85, 93)), lines[first:first + n]
+
+
 def _perspective_coeffs(W, H, jitter):
     src = np.array([[0, 0], [W, 0], [W, H], [0, H]], float)
     dst = src + jitter.reshape(4, 2)
@@ -370,13 +419,14 @@ DEGRADATIONS = {"low-res": low_resolution, "shadow": shadow, "blur": blur, "dim"
 
 
 def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=None, grid=False, vocabulary=WORDS,
-               dense=False, punctuation=False, underline=False):
+               dense=False, punctuation=False, underline=False, closeups=False):
     """[(name, RGB array, ground-truth lines)]: n synthetic photos, plus re-photographed sample pages;
     touching=True writes cramped words whose letters often touch; degrade: a DEGRADATIONS name applied
     to every photo; grid=True writes every page on squared paper; vocabulary: the words to write;
     dense=True fills each sheet with 12-24 lines of ordinary-sized writing; punctuation=True adds
     punctuation marks to the text (left out of the ground truth's stripped lines); underline=True
-    underlines each page's first line and some others."""
+    underlines each page's first line and some others; closeups=True photographs one or two of each
+    page's lines close up (closeup) instead of the whole page."""
     if degrade is not None and degrade not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {degrade!r}; choose from {', '.join(DEGRADATIONS)}")
     rng = np.random.default_rng(seed)
@@ -385,11 +435,16 @@ def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=
     out = []
     for i in range(n):
         kind = ["desk", "desk", "flat", "flat-rotated", "ruled-desk"][i % 5]
+        letters = []
         page, lines = compose_page(bank, rng, ruled=kind == "ruled-desk",
                                    letter_gap=TOUCHING_GAP if touching else LETTER_GAP, grid=grid,
                                    vocabulary=vocabulary, dense=dense, punctuation=punctuation,
-                                   underline=urng)
-        if kind in ("desk", "ruled-desk"):
+                                   underline=urng, letters=letters)
+        shot = closeup(page, lines, letters, rng) if closeups else None
+        if shot is not None:
+            img, lines = shot
+            kind = "closeup"
+        elif kind in ("desk", "ruled-desk"):
             img = photograph(page, rng)
         elif kind == "flat-rotated":
             img = photograph(page, rng, angle=rng.uniform(-12, 12), desk=False, clutter=False)
@@ -423,11 +478,11 @@ def write_pages(pages, out):
 
 
 def make_pages_command(root, out, n, seed, rephotograph, touching=False, degrade=None, grid=False, words=None,
-                       dense=False, punctuation=False, underline=False):
+                       dense=False, punctuation=False, underline=False, closeups=False):
     from fastnn.data.formats import load_pages
     vocabulary = read_words(words) if words else WORDS
     samples = load_pages(root) if rephotograph else []
     pages = make_pages(root, n, seed, [(p, t) for p, t in samples if t], touching, degrade, grid, vocabulary,
-                       dense, punctuation, underline)
+                       dense, punctuation, underline, closeups)
     write_pages(pages, out)
     print(f"wrote {len(pages)} pages with ground_truth.json to {out}")
