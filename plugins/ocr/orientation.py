@@ -3,6 +3,7 @@
 degrees. The classifier decides: turned the right way, most characters read surer."""
 import numpy as np
 
+from .repair import confidence
 from .segment import find_letters
 
 SAMPLE = 48  # glyphs read turned each of three ways, evenly spread over the page's boxes
@@ -18,7 +19,7 @@ SECOND_LOOK_SURER = 1.25  # a turn the second look settles on must read this man
 # letters found again on their side leave a few sure pieces (0.5x at most)
 
 
-def tally(backend, glyphs, confidence):
+def tally(backend, glyphs, conf_as_found):
     """(votes, sure): for each quarter turn counter-clockwise (np.rot90: 0-3), the votes of glyphs
     (n, 32, 32) for it and how many of them it reads surely, given their confidences as they are
     (P(one character) * P(likeliest)). A glyph read surely some way up, and TIE_RATIO surer that way
@@ -26,7 +27,7 @@ def tally(backend, glyphs, confidence):
     pick = np.linspace(0, len(glyphs) - 1, min(len(glyphs), SAMPLE)).round().astype(int)
     turned = np.concatenate([np.rot90(glyphs[pick], k, axes=(1, 2)) for k in (1, 2, 3)])
     probs, one = backend.read(np.ascontiguousarray(turned))  # one batch
-    conf = np.concatenate([np.asarray(confidence)[pick], probs.max(1) * one]).reshape(4, len(pick))
+    conf = np.concatenate([np.asarray(conf_as_found)[pick], confidence(probs, one)]).reshape(4, len(pick))
     first, second = np.sort(conf, axis=0)[[-1, -2]]
     voting = (first >= SURE) & (first >= TIE_RATIO * second)
     return np.bincount(conf[:, voting].argmax(0), minlength=4), (conf >= SURE).sum(1)
@@ -54,7 +55,7 @@ def upright_page(image, backend, crops, larger=None):
             return page, np.zeros((0, 36)), np.zeros(0), (np.zeros(4, int), np.zeros(4, int))
         glyphs = crops(page)
         probs, one = backend.read(glyphs)
-        return page, probs, one, tally(backend, glyphs, probs.max(1) * one)
+        return page, probs, one, tally(backend, glyphs, confidence(probs, one))
 
     looks = {0: find(0)}  # quarter turns -> (page, probs, one, (votes, sure))
     first_votes, first_sure = looks[0][3]

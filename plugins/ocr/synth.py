@@ -302,6 +302,7 @@ def closeup(page, lines, letters, rng, tries=50):
         block = np.array([b for boxes in letters[first:first + n] for b in boxes], float)
         h = float(np.median(block[:, 2] - block[:, 0]))
         a = np.radians(rng.uniform(-4, 4))
+        c, s_ = np.cos(a), np.sin(a)
         cy = (block[:, 0].min() + block[:, 2].max()) / 2 + rng.uniform(-0.2, 0.2) * h
         cx = (block[:, 1].min() + block[:, 3].max()) / 2 + rng.uniform(-0.5, 0.5) * h
         half_w = (block[:, 3].max() - block[:, 1].min()) / 2 + rng.uniform(0.8, 2.0) * h
@@ -310,8 +311,8 @@ def closeup(page, lines, letters, rng, tries=50):
         def seen(boxes):  # how much of each letter box the tilted frame shows: across, and up and down
             b = np.asarray(boxes, float).reshape(-1, 4)
             corners = [(b[:, 0], b[:, 1]), (b[:, 0], b[:, 3]), (b[:, 2], b[:, 1]), (b[:, 2], b[:, 3])]
-            u = np.stack([(x - cx) * np.cos(a) + (y - cy) * np.sin(a) for y, x in corners])
-            v = np.stack([-(x - cx) * np.sin(a) + (y - cy) * np.cos(a) for y, x in corners])
+            u = np.stack([(x - cx) * c + (y - cy) * s_ for y, x in corners])
+            v = np.stack([-(x - cx) * s_ + (y - cy) * c for y, x in corners])
             return [(np.minimum(t.max(0), lim) - np.maximum(t.min(0), -lim)) / np.maximum(np.ptp(t, 0), 1e-9)
                     for t, lim in ((u, half_w), (v, half_h))]
         across, updown = seen(block + np.array([-1, -1, 1, 1]) * CLOSEUP_MARGIN * h)  # not touching the edge
@@ -323,7 +324,6 @@ def closeup(page, lines, letters, rng, tries=50):
     else:
         return None
     size = (int(2 * half_w), int(2 * half_h))
-    c, s_ = np.cos(a), np.sin(a)
     affine = (c, -s_, cx - half_w * c + half_h * s_, s_, c, cy - half_w * s_ - half_h * c)
     desk = tuple(int(v) for v in rng.uniform(25, 90, 3))
     im = Image.fromarray(page).transform(size, Image.AFFINE, affine, Image.BILINEAR, fillcolor=desk)
