@@ -127,13 +127,16 @@ def cmd_data(argv):
     mk.add_argument("--closeup", action="store_true",
                     help="photograph one or two lines of each page close up, the frame cutting the lines "
                          "above and below")
+    mk.add_argument("--fonts", nargs="+", metavar="FONT",
+                    help="write each page in one of these TrueType/OpenType fonts in turn instead of held-out "
+                         "handwriting: hands the classifier never saw (e.g. /usr/share/fonts/truetype/breip/*.ttf)")
     mk.add_argument("--words", metavar="FILE",
                     help="write words drawn from this text file (whitespace-separated) instead of the built-in list")
     a = p.parse_args(argv)
     from fastnn_plugins.ocr.synth import make_pages_command
     try:
         make_pages_command(resolve_root(a.data), a.out, a.n, a.seed, a.rephotograph, a.touching, a.degrade,
-                           a.grid, a.words, a.dense, a.punctuation, a.underline, a.closeup)
+                           a.grid, a.words, a.dense, a.punctuation, a.underline, a.closeup, a.fonts)
     except (DataError, ValueError) as exc:
         print(f"fastnn data: {exc}", file=sys.stderr)
         return 1

@@ -794,6 +794,46 @@ def test_make_pages_writes_words_from_a_file(tmp_path, shared_data):
     assert not (tmp_path / "q").exists()
 
 
+def _a_font(tmp_path):
+    """Pillow's built-in scalable font (Aileron), written out as a font file."""
+    from PIL import ImageFont
+    path = tmp_path / "aileron.ttf"
+    path.write_bytes(ImageFont.load_default(size=20).font_bytes)
+    return str(path)
+
+
+def test_font_bank_draws_every_character_a_little_differently_each_time(tmp_path):
+    images, labels = synth.font_bank(_a_font(tmp_path), np.random.default_rng(0), per_char=3)
+    assert images.shape[0] == 36 * 3 and (np.bincount(labels) == 3).all()
+    assert images.min() == 0.0 and images.max() == 1.0  # dark ink on white paper, as the shared sets
+    ink = images < 0.5
+    assert (ink.sum((1, 2)) > 100).all()
+    o, one = CLASSES36.index("O"), CLASSES36.index("1")
+    # three drawings of one character differ (turned, slanted, stretched) but overlap mostly
+    a, b = ink[labels == o][:2]
+    assert (a != b).any() and (a & b).sum() > 0.3 * a.sum()
+    # and a 1 is narrower than an O
+    width = [np.ptp(np.nonzero(ink[labels == k][0])[1]) for k in (o, one)]
+    assert width[1] < 0.6 * width[0]
+    (tmp_path / "not_a_font.ttf").write_bytes(b"hello")
+    with pytest.raises(ValueError, match="not_a_font.ttf"):
+        synth.font_bank(str(tmp_path / "not_a_font.ttf"), np.random.default_rng(0))
+
+
+def test_make_pages_in_fonts_writes_the_same_pages_in_another_hand(tmp_path, shared_data):
+    font = _a_font(tmp_path)
+    hand = synth.make_pages(shared_data, 2, seed=3, fonts=[font])
+    held_out = synth.make_pages(shared_data, 2, seed=3)
+    for (name, img, lines), (name0, img0, lines0) in zip(hand, held_out):
+        assert lines == lines0 and name == name0.replace(".png", "_aileron.png")
+        assert img.shape == img0.shape and (img != img0).any()
+    found = segment.find_letters(hand[0][1])
+    want = sum(len(ln.replace(" ", "")) for ln in hand[0][2])
+    assert abs(len(found.boxes) - want) <= max(2, 0.08 * want)
+    assert cli.main(["data", "make-pages", "--data", shared_data, "--out", str(tmp_path / "p"), "--n", "1",
+                     "--fonts", str(tmp_path / "absent.ttf")]) == 1
+
+
 def test_not_desk_keeps_the_shadowed_sheet_and_leaves_out_a_dark_desk():
     grey = np.full((600, 900), 0.12, np.float32)  # a dark desk
     grey[100:500, 150:750] = 0.85  # the sheet...

@@ -9,7 +9,7 @@ import json
 import os
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from scipy import ndimage as ndi
 
 from fastnn.data import CLASSES36
@@ -23,6 +23,42 @@ WORDS = ("THE QUICK BROWN FOX JUMPS OVER LAZY DOG HELLO WORLD NEURAL NETWORK DEE
 def _glyph_bank(root):
     test = load_handwriting36(root)["test"]
     return test.images, test.labels
+
+
+FONT_SIZE = 96  # px em size characters are rendered at from a font, before _char_image scales them
+
+
+def font_bank(path, rng, per_char=6):
+    """A glyph bank like _glyph_bank's, written in one TrueType/OpenType font (a hand the classifier
+    never saw): each character drawn per_char times, turned up to 4 degrees, slanted up to 0.12 and
+    stretched 0.9-1.1 across, its strokes now and then a pixel thicker or thinner, as one writer draws a
+    letter a little differently each time."""
+    try:
+        font = ImageFont.truetype(path, FONT_SIZE)
+    except OSError as exc:
+        raise ValueError(f"cannot read the font {path}: {exc}") from exc
+    side = 2 * FONT_SIZE
+    images, labels = [], []
+    for k, ch in enumerate(CLASSES36):
+        canvas = Image.new("L", (side, side), 0)
+        ImageDraw.Draw(canvas).text((side // 2, side // 2), ch, font=font, fill=255, anchor="mm")
+        ink = np.asarray(canvas, np.float32) / 255.0
+        if (ink > 0.5).sum() < 20:
+            raise ValueError(f"the font {path} draws no glyph for {ch!r}")
+        for _ in range(per_char):
+            a, shear, stretch = np.deg2rad(rng.uniform(-4, 4)), rng.uniform(-0.12, 0.12), rng.uniform(0.9, 1.1)
+            rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+            m = rot @ np.array([[1.0, 0.0], [shear, 1.0]]) @ np.diag([1.0, 1.0 / stretch])  # (y, x) out -> in
+            centre = np.array([side / 2, side / 2])
+            g = ndi.affine_transform(ink, m, offset=centre - m @ centre, order=1)
+            r = rng.random()
+            if r < 0.25:
+                g = ndi.grey_dilation(g, size=(2, 2))
+            elif r < 0.5:
+                g = ndi.grey_erosion(g, size=(2, 2))
+            images.append(1.0 - np.clip(g, 0, 1))
+            labels.append(k)
+    return np.stack(images), np.array(labels)
 
 
 def read_words(path):
@@ -419,22 +455,29 @@ DEGRADATIONS = {"low-res": low_resolution, "shadow": shadow, "blur": blur, "dim"
 
 
 def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=None, grid=False, vocabulary=WORDS,
-               dense=False, punctuation=False, underline=False, closeups=False):
+               dense=False, punctuation=False, underline=False, closeups=False, fonts=None):
     """[(name, RGB array, ground-truth lines)]: n synthetic photos, plus re-photographed sample pages;
     touching=True writes cramped words whose letters often touch; degrade: a DEGRADATIONS name applied
     to every photo; grid=True writes every page on squared paper; vocabulary: the words to write;
     dense=True fills each sheet with 12-24 lines of ordinary-sized writing; punctuation=True adds
     punctuation marks to the text (left out of the ground truth's stripped lines); underline=True
     underlines each page's first line and some others; closeups=True photographs one or two of each
-    page's lines close up (closeup) instead of the whole page."""
+    page's lines close up (closeup) instead of the whole page; fonts, a list of font files, writes each
+    page in one of them in turn (font_bank: the same pages in hands the classifier never saw), its
+    name ending in the font's."""
     if degrade is not None and degrade not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {degrade!r}; choose from {', '.join(DEGRADATIONS)}")
     rng = np.random.default_rng(seed)
     urng = np.random.default_rng([seed, 2]) if underline else None  # the same pages, underlined
-    bank = _glyph_bank(root)
+    if fonts:  # generators of their own: the same seed gives the same pages as without
+        banks = [font_bank(f, np.random.default_rng([seed, 3, k])) for k, f in enumerate(fonts)]
+        hands = [os.path.splitext(os.path.basename(f))[0] for f in fonts]
+    else:
+        banks, hands = [_glyph_bank(root)], [None]
     out = []
     for i in range(n):
         kind = ["desk", "desk", "flat", "flat-rotated", "ruled-desk"][i % 5]
+        bank, hand = banks[i % len(banks)], hands[i % len(hands)]
         letters = []
         page, lines = compose_page(bank, rng, ruled=kind == "ruled-desk",
                                    letter_gap=TOUCHING_GAP if touching else LETTER_GAP, grid=grid,
@@ -450,7 +493,7 @@ def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=
             img = photograph(page, rng, angle=rng.uniform(-12, 12), desk=False, clutter=False)
         else:
             img = page
-        out.append((f"synth_{i:03d}_{kind}.png", img, lines))
+        out.append((f"synth_{i:03d}_{kind}{'_' + hand if hand else ''}.png", img, lines))
     for path, truth in rephotograph_from or []:
         page = np.asarray(Image.open(path).convert("RGB"))
         scale = 1600 / max(page.shape[:2])
@@ -468,7 +511,7 @@ def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=
 def write_pages(pages, out):
     """Write images and a ground_truth.json in the sample pages' schema."""
     os.makedirs(out, exist_ok=True)
-    truth = {"_note": "synthetic pages made by `fastnn data make-pages` from held-out characters"}
+    truth = {"_note": "synthetic pages made by `fastnn data make-pages` from held-out characters or fonts"}
     for name, img, lines in pages:
         Image.fromarray(img).save(os.path.join(out, name))
         truth[name] = {"lines": lines, "stripped": ["".join(c for c in ln if c.isalnum()) for ln in lines]}
@@ -478,11 +521,11 @@ def write_pages(pages, out):
 
 
 def make_pages_command(root, out, n, seed, rephotograph, touching=False, degrade=None, grid=False, words=None,
-                       dense=False, punctuation=False, underline=False, closeups=False):
+                       dense=False, punctuation=False, underline=False, closeups=False, fonts=None):
     from fastnn.data.formats import load_pages
     vocabulary = read_words(words) if words else WORDS
     samples = load_pages(root) if rephotograph else []
     pages = make_pages(root, n, seed, [(p, t) for p, t in samples if t], touching, degrade, grid, vocabulary,
-                       dense, punctuation, underline, closeups)
+                       dense, punctuation, underline, closeups, fonts)
     write_pages(pages, out)
     print(f"wrote {len(pages)} pages with ground_truth.json to {out}")
