@@ -38,6 +38,7 @@ def font_bank(path, rng, per_char=6):
     except OSError as exc:
         raise ValueError(f"cannot read the font {path}: {exc}") from exc
     side = 2 * FONT_SIZE
+    centre = np.array([side / 2, side / 2])
     images, labels = [], []
     for k, ch in enumerate(CLASSES36):
         canvas = Image.new("L", (side, side), 0)
@@ -49,7 +50,6 @@ def font_bank(path, rng, per_char=6):
             a, shear, stretch = np.deg2rad(rng.uniform(-4, 4)), rng.uniform(-0.12, 0.12), rng.uniform(0.9, 1.1)
             rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
             m = rot @ np.array([[1.0, 0.0], [shear, 1.0]]) @ np.diag([1.0, 1.0 / stretch])  # (y, x) out -> in
-            centre = np.array([side / 2, side / 2])
             g = ndi.affine_transform(ink, m, offset=centre - m @ centre, order=1)
             r = rng.random()
             if r < 0.25:
