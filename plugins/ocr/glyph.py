@@ -5,6 +5,7 @@ scaled to 24 px and centred in 32x32 (the layout of the shared 36-class sets). P
 and tablet strokes all come out the same, so the classifier sees one distribution.
 """
 import numpy as np
+from PIL import Image
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
@@ -12,6 +13,9 @@ SIZE = 32
 LONG_SIDE = 24.0
 PEN = 2.5  # stroke width in output pixels, as the shared tablet renderings
 SUPER = 4  # supersampling for anti-aliasing
+CROP_SIDE = 108  # px: the long side of a training glyph's mask (a 32 px rendering at 4x, the median):
+# page crops are enlarged to it first, so that closing and thinning work at the same scale on both
+# (at a page's 40-60 px, closing fills the narrow notches of a bold pen's M or E)
 
 
 def _trim(mask):
@@ -21,14 +25,31 @@ def _trim(mask):
     return mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
 
 
-def render_mask(mask):
-    """Bool ink mask (any size) -> float32 (32, 32), ink 0 on paper 1."""
+def _close3(mask):
+    """Binary closing with a 3x3 square (as ndi.binary_closing), by separable max and min filters."""
+    u = mask.view(np.uint8)
+    for f in (ndi.maximum_filter1d, ndi.minimum_filter1d):
+        u = f(f(u, 3, 0, mode="constant", cval=0), 3, 1, mode="constant", cval=0)
+    return u.astype(bool)
+
+
+def _enlarge(mask, f):
+    im = Image.fromarray(np.pad(mask, 1).view(np.uint8) * 255)
+    return np.asarray(im.resize((round(im.width * f), round(im.height * f)), Image.BILINEAR)) > 127
+
+
+def render_mask(mask, min_side=0):
+    """Bool ink mask (any size) -> float32 (32, 32), ink 0 on paper 1; a mask whose longer side is
+    under min_side px is enlarged to it first."""
     mask = _trim(np.asarray(mask, bool))
     out = np.ones((SIZE, SIZE), np.float32)
     if mask is None:
         return out
-    pad = np.pad(mask, 2)
-    pad = ndi.binary_closing(pad, structure=np.ones((3, 3)))  # close pin-holes that make skeleton loops
+    if max(mask.shape) < min_side:
+        mask = _trim(_enlarge(mask, min_side / max(mask.shape)))
+        if mask is None:
+            return out
+    pad = _close3(np.pad(mask, 2))  # close pin-holes that make skeleton loops
     skel = skeletonize(pad)
     ys, xs = np.nonzero(skel)
     if len(ys) == 0:
@@ -60,6 +81,11 @@ def render_mask(mask):
     ink = ndi.distance_transform_edt(canvas) <= PEN * SUPER / 2
     cover = ink.reshape(SIZE, SUPER, SIZE, SUPER).mean((1, 3))
     return (1.0 - cover).astype(np.float32)
+
+
+def render_crop(mask):
+    """A page crop's ink mask -> canonical 32x32, at the training glyphs' scale (CROP_SIDE)."""
+    return render_mask(mask, CROP_SIDE)
 
 
 def render_image(img, threshold=0.5, upsample=4, stretch=1.0):

@@ -44,7 +44,7 @@ def merge_split_characters(page, backend, probs, one):
                 k += 1
                 continue
             ids = page.comp_ids[a] + page.comp_ids[b]
-            g = glyph.render_mask(np.isin(page.labels[box[0]:box[2], box[1]:box[3]], ids))
+            g = glyph.render_crop(np.isin(page.labels[box[0]:box[2], box[1]:box[3]], ids))
             pm, om = backend.read(g[None])
             if confidence(pm[0], om[0]) * PIECE_MARGIN > confidence(probs[a], one[a]) * confidence(probs[b], one[b]):
                 page.boxes[a], page.comp_ids[a], probs[a], one[a] = box, ids, pm[0], om[0]
@@ -115,7 +115,7 @@ def read_spans(sub, ids, ref, backend):
     spans = [s for s in spans if masks[s].any()]
     if not spans:
         return len(bounds), {}, {}, {}
-    p, one = backend.read(np.stack([glyph.render_mask(masks[s]) for s in spans]))
+    p, one = backend.read(np.stack([glyph.render_crop(masks[s]) for s in spans]))
     return len(bounds), {s: masks[s] for s in spans}, dict(zip(spans, p)), dict(zip(spans, one))
 
 

@@ -37,7 +37,7 @@ def crops(page):
     """Canonical 32x32 glyphs of every box, from the ink of the box's own components only."""
     out = np.empty((len(page.boxes), glyph.SIZE, glyph.SIZE), np.float32)
     for i, ((y1, x1, y2, x2), ids) in enumerate(zip(page.boxes, page.comp_ids)):
-        out[i] = glyph.render_mask(np.isin(page.labels[y1:y2, x1:x2], ids))
+        out[i] = glyph.render_crop(np.isin(page.labels[y1:y2, x1:x2], ids))
     return out
 
 
