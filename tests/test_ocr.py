@@ -1215,3 +1215,40 @@ def test_a_page_the_glyphs_leave_in_doubt_is_looked_at_again_a_quarter_turn_roun
     page, lines, _ = task.read_page(upright, _VReader(), context=False)
     assert "quarter_turns" not in page.info and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]
 
+
+def test_when_neither_look_settles_the_turn_their_votes_are_pooled(monkeypatch):
+    # a short page on its side: as found its glyphs vote 3 upright, 5 for a quarter turn (not 2x: no
+    # decision); found again a quarter turn round they vote 5 upright, 4 upside down (none either). Pooled
+    # in the second look's frame, 5 + 5 for that quarter turn against 4 + 0 and 3 + 1: turned
+    tallies = iter([(np.array([3, 5, 0, 0]), np.array([9, 12, 6, 10])),
+                    (np.array([5, 0, 4, 1]), np.array([16, 7, 14, 6]))])
+    monkeypatch.setattr(orientation, "tally", lambda *a: next(tallies))
+    upright = np.asarray(_v_page(paper=215, ink=50), np.float32)
+    page, _, _ = task.read_page(np.rot90(upright, 3), _VReader(), context=False)
+    assert page.info["quarter_turns"] == 1
+    # pooled votes settling on a turn the second look reads fewer glyphs surely at than the first did
+    # (cramped pieces) still leave the page as found
+    tallies = iter([(np.array([3, 5, 0, 0]), np.array([9, 12, 6, 10])),
+                    (np.array([5, 0, 4, 1]), np.array([11, 7, 14, 6]))])
+    page, _, _ = task.read_page(upright, _VReader(), context=False)
+    assert "quarter_turns" not in page.info
+
+
+def test_a_turn_whose_own_look_votes_to_turn_on_is_followed(monkeypatch):
+    # a page on its side and tilted, deskewed wrongly at the first look: its glyphs vote 10 to 5 for the
+    # opposite side (three quarter turns). Found that way round, they vote 18 to 6 to turn it upside down
+    # again, and read more glyphs surely that way (38 against 29): the page is read a quarter turn round
+    tallies = iter([(np.array([5, 5, 3, 10]), np.array([12, 23, 11, 23])),
+                    (np.array([6, 2, 18, 1]), np.array([29, 15, 38, 14])),
+                    (np.array([16, 1, 5, 2]), np.array([36, 19, 29, 15]))])
+    monkeypatch.setattr(orientation, "tally", lambda *a: next(tallies))
+    upright = np.asarray(_v_page(paper=215, ink=50), np.float32)
+    page, lines, _ = task.read_page(np.rot90(upright, 3), _VReader(), context=False)
+    assert page.info["quarter_turns"] == 1 and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]
+    assert next(tallies, None) is None  # three looks: as found, the turn voted for, the one it pointed to
+    # a look that votes to turn on but reads fewer glyphs surely that way than as it is stays as it is
+    tallies = iter([(np.array([5, 5, 3, 10]), np.array([12, 23, 11, 23])),
+                    (np.array([1, 2, 6, 0]), np.array([20, 5, 15, 3]))])
+    page, lines, _ = task.read_page(np.rot90(upright, 1), _VReader(), context=False)
+    assert page.info["quarter_turns"] == 3 and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]
+    assert next(tallies, None) is None

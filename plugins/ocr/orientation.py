@@ -14,9 +14,9 @@ TIE_RATIO = 1.2  # and only if they read this many times surer their surest way 
 # HELLO NETWORK: 14 votes upright against 26; with this ratio 4 against 15)
 MIN_VOTES = 3  # an orientation needs at least this many votes
 VOTE_RATIO = 2.0  # and this many times the votes of any other
-SECOND_LOOK_SURER = 1.25  # a turn the second look settles on must read this many times as many glyphs
-# surely as the first look read any way up: a page on its side and tilted reads 1.4-3x as many, cramped
-# letters found again on their side leave a few sure pieces (0.5x at most)
+SECOND_LOOK_SURER = 1.0  # a turn the second look settles on must read more than this many times as many
+# glyphs surely as the first look read any way up: a page on its side reads 1.15-3x as many (a single
+# line 1.15x), cramped letters found again on their side leave a few sure pieces (0.5x at most)
 
 
 def tally(backend, glyphs, conf_as_found):
@@ -44,8 +44,9 @@ def upright_page(image, backend, crops, larger=None):
     (page, probs, one) as backend.read gives them; page.info["quarter_turns"] says how it was turned.
     When the glyphs as found do not settle it, the page is found again a quarter turn round: a page on
     its side and tilted as well is deskewed wrongly, and its glyphs read badly every way up. Upright
-    unless the votes settle on a turn (at the second look, one that reads SECOND_LOOK_SURER times as many
-    glyphs surely as the first look did any way up)."""
+    unless the votes settle on a turn (at the second look, pooled with the first if need be, one that
+    reads more glyphs surely than the first look did any way up). A turn whose own look votes to turn on
+    is followed once more."""
     def find(k):
         turn = (lambda a: np.ascontiguousarray(np.rot90(a, k))) if k else (lambda a: a)
         page = find_letters(turn(image), larger=None if larger is None else lambda: turn(larger()))
@@ -64,9 +65,19 @@ def upright_page(image, backend, crops, larger=None):
         looks[1] = find(1)
         votes, sure = looks[1][3]
         k1 = decided(votes)
-        if k1 is not None and sure[k1] >= SECOND_LOOK_SURER * first_sure.max():
+        if k1 is None:  # neither look settles it alone: pool their votes, the first look's turned to match
+            k1 = decided(np.roll(first_votes, -1) + votes)
+        if k1 is not None and sure[k1] > SECOND_LOOK_SURER * first_sure.max():
             k = (1 + k1) % 4
     k = k or 0
     if k not in looks:
         looks[k] = find(k)
+    if k:  # a turn is checked by the look at it: a page on its side and tilted can vote for the opposite
+        # side at the first look (its deskew was wrong); found that way round, its glyphs vote to turn on
+        votes, sure = looks[k][3]
+        j = decided(votes)
+        if j and sure[j] > sure[0]:
+            k = (k + j) % 4
+            if k not in looks:
+                looks[k] = find(k)
     return looks[k][:3]
