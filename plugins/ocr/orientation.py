@@ -14,9 +14,6 @@ TIE_RATIO = 1.2  # and only if they read this many times surer their surest way 
 # HELLO NETWORK: 14 votes upright against 26; with this ratio 4 against 15)
 MIN_VOTES = 3  # an orientation needs at least this many votes
 VOTE_RATIO = 2.0  # and this many times the votes of any other
-SECOND_LOOK_SURER = 1.0  # a turn the second look settles on must read more than this many times as many
-# glyphs surely as the first look read any way up: a page on its side reads 1.15-3x as many (a single
-# line 1.15x), cramped letters found again on their side leave a few sure pieces (0.5x at most)
 
 
 def tally(backend, glyphs, conf_as_found):
@@ -67,7 +64,10 @@ def upright_page(image, backend, crops, larger=None):
         k1 = decided(votes)
         if k1 is None:  # neither look settles it alone: pool their votes, the first look's turned to match
             k1 = decided(np.roll(first_votes, -1) + votes)
-        if k1 is not None and sure[k1] > SECOND_LOOK_SURER * first_sure.max():
+        # the turn must also read more glyphs surely than the first look did any way up: a page on its
+        # side reads 1.15-3x as many (a single line 1.15x), cramped letters found again on their side
+        # leave a few sure pieces (0.5x at most)
+        if k1 is not None and sure[k1] > first_sure.max():
             k = (1 + k1) % 4
     k = k or 0
     if k not in looks:
