@@ -38,6 +38,22 @@ def _enlarge(mask, f):
     return np.asarray(im.resize((round(im.width * f), round(im.height * f)), Image.BILINEAR)) > 127
 
 
+_R = PEN * SUPER / 2
+_DY, _DX = (a.ravel() for a in np.mgrid[-int(_R):int(_R) + 1, -int(_R):int(_R) + 1])
+_DISK = _DY ** 2 + _DX ** 2 <= _R ** 2
+_DY, _DX = _DY[_DISK], _DX[_DISK]
+
+
+def _stamp(points, n):
+    """n x n pixels within PEN * SUPER / 2 of the points (flat indices): the pen drawn along the skeleton,
+    as distance_transform_edt(no point) <= that radius finds them, in a fifth of the time."""
+    ys, xs = points[:, None] // n + _DY, points[:, None] % n + _DX
+    on = (ys >= 0) & (ys < n) & (xs >= 0) & (xs < n)
+    ink = np.zeros((n, n), bool)
+    ink[ys[on], xs[on]] = True
+    return ink
+
+
 def render_mask(mask, min_side=0):
     """Bool ink mask (any size) -> float32 (32, 32), ink 0 on paper 1; a mask whose longer side is
     under min_side px is enlarged to it first."""
@@ -76,9 +92,7 @@ def render_mask(mask, min_side=0):
     py = np.round((pts[:, 0] - cy) * s + n / 2 - 0.5).astype(int)
     px = np.round((pts[:, 1] - cx) * s + n / 2 - 0.5).astype(int)
     ok = (py >= 0) & (py < n) & (px >= 0) & (px < n)
-    canvas = np.ones((n, n), bool)
-    canvas[py[ok], px[ok]] = False
-    ink = ndi.distance_transform_edt(canvas) <= PEN * SUPER / 2
+    ink = _stamp(np.unique(py[ok] * n + px[ok]), n)
     cover = ink.reshape(SIZE, SUPER, SIZE, SUPER).mean((1, 3))
     return (1.0 - cover).astype(np.float32)
 

@@ -12,7 +12,7 @@ from fastnn.data.formats import load_pages
 from fastnn.hookspecs import hookimpl
 from fastnn.tasks import Task, TaskError
 
-from . import decode, glyph
+from . import decode, fast_stats, glyph
 from .classifier import get_classifier
 from .orientation import upright_page
 from .repair import merge_split_characters, split_touching_characters
@@ -122,6 +122,7 @@ def run(ctx):
             raise TaskError(str(exc)) from exc
     # warm the JIT/torch paths once so per-page seconds measure steady-state work
     backend.predict_proba(np.ones((1, 32, 32), np.float32))
+    fast_stats.warm_up()
     pages, truth_cache, times, failures = {}, {}, [], 0
     for path in paths:
         name = os.path.basename(path)
