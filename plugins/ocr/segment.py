@@ -309,7 +309,7 @@ def ink_mask(norm, paper):
     hi = max(hi, med + 8 * noise, 0.12)
     lo = max(med + 5 * noise, 0.5 * hi)
     return hysteresis_threshold(d, lo, hi) & paper, {"ink_high": float(hi), "ink_low": float(lo),
-                                                          "paper_noise": float(noise)}
+                                                    "paper_noise": float(noise)}
 
 
 def hysteresis_threshold(image, low, high):
