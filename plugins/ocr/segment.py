@@ -6,12 +6,13 @@ ink, median character height), never a pixel count tuned to particular pages.
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 from scipy import ndimage as ndi
 from skimage import measure, morphology
 from skimage.filters import threshold_otsu
 
-from . import fast_stats
+from . import fast_stats, imagefile
+from .imagefile import PageError
 from .punctuation import drop_marks, find_punctuation, list_labels
 from .underline import lift_underlines
 
@@ -25,11 +26,6 @@ MAX_WORK_SIDE = 4000  # are this high, up to this long side (and MAX_UPSCALE of 
 CHOPPED_MIN_PIECES = 4  # a straight line through the writing, cut by the rules: at least this many pieces,
 CHOPPED_MAX_TILT = 0.15  # leaning at most this much (8.5 degrees) from the vertical,
 CHOPPED_COVER = 0.6  # covering this much of its span (a column of I's, one per line of text, covers less)
-MAX_PIXELS = 120_000_000
-
-
-class PageError(ValueError):
-    """The file is not a usable page image; the message says why."""
 
 
 @dataclass
@@ -47,31 +43,8 @@ class Page:
 
 
 def load_image(path, max_side=WORK_SIDE):
-    """Read an image file as RGB float32 [0, 1]; EXIF orientation applied; a JPEG over twice max_side
-    is decoded at a reduced scale, still at least max_side. Raises PageError."""
-    try:
-        with Image.open(path) as im:
-            if im.width * im.height > MAX_PIXELS:
-                raise PageError(f"{path}: image is {im.width}x{im.height}, larger than {MAX_PIXELS // 10**6} MP")
-            if im.format == "JPEG" and max(im.size) > 2 * max_side:
-                # decode a JPEG at a reduced DCT scale: the page is worked on at max_side
-                f = max_side / max(im.size)
-                im.draft("RGB", (int(im.width * f) + 1, int(im.height * f) + 1))
-            im = ImageOps.exif_transpose(im)
-            if im.mode in ("RGBA", "LA", "P"):
-                im = im.convert("RGBA")
-                white = Image.new("RGBA", im.size, (255, 255, 255, 255))
-                im = Image.alpha_composite(white, im)
-            rgb = np.asarray(im.convert("RGB"), np.float32) / 255.0
-    except PageError:
-        raise
-    except Image.DecompressionBombError as exc:
-        raise PageError(f"{path}: image too large ({exc})") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise PageError(f"{path}: not a readable image ({exc.__class__.__name__}: {exc})") from exc
-    if rgb.shape[0] < 16 or rgb.shape[1] < 16:
-        raise PageError(f"{path}: image is only {rgb.shape[1]}x{rgb.shape[0]} pixels")
-    return rgb
+    """imagefile.load_image at the working size by default."""
+    return imagefile.load_image(path, max_side)
 
 
 def to_grey(image):

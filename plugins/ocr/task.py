@@ -14,13 +14,15 @@ from fastnn.tasks import Task, TaskError
 
 from . import decode, fast_stats, glyph
 from .classifier import get_classifier
+from .imagefile import output_stems, page_files
 from .orientation import upright_page
 from .repair import merge_split_characters, split_touching_characters
 from .segment import MAX_WORK_SIDE, PageError, load_image
 
 
 def add_arguments(p):
-    p.add_argument("images", nargs="*", help="page images (default: the sample pages in DATA/images)")
+    p.add_argument("images", nargs="*", help="page images or folders of them: JPEG, PNG, HEIC (iPhone), WebP, "
+                   "AVIF, TIFF, BMP (default: the sample pages in DATA/images)")
     p.add_argument("--model", default="auto", choices=["auto", "mlp", "cnn"],
                    help="classifier: numba MLP or torch CNN (auto: the best installed)")
     p.add_argument("--retrain", action="store_true", help="ignore the cached classifier and train anew")
@@ -107,7 +109,7 @@ def _truth_for(path, cache):
 def run(ctx):
     a = ctx.args
     try:
-        paths = a.images or [p for p, _ in load_pages(ctx.data_root)]
+        paths = page_files(a.images) if a.images else [(p, None) for p, _ in load_pages(ctx.data_root)]
     except DataError as exc:
         raise TaskError(f"{exc} (or name page images: fastnn run ocr IMAGE...)") from exc
     t_model = time.perf_counter()
@@ -124,11 +126,12 @@ def run(ctx):
     backend.predict_proba(np.ones((1, 32, 32), np.float32))
     fast_stats.warm_up()
     pages, truth_cache, times, failures = {}, {}, [], 0
-    for path in paths:
-        name = os.path.basename(path)
+    for (path, problem), name in zip(paths, output_stems([p for p, _ in paths])):
         stem = os.path.splitext(name)[0]
         t0 = time.perf_counter()
         try:
+            if problem:
+                raise PageError(f"{path}: {problem}")
             image = load_image(path)
             page, lines, _ = read_page(image, backend, not a.no_context, wordlist,
                                        larger=lambda: load_image(path, MAX_WORK_SIDE))
