@@ -191,6 +191,30 @@ def test_a_wide_box_keeps_its_other_cuts_for_the_word_decoder():
     assert [len(b) for b in page.info["cut_boxes"][group]] == [len(p) for _, p in options]
 
 
+def test_a_rejected_box_under_the_split_width_offers_dearer_cuts_to_the_word_decoder():
+    # two bars 0.85 heights wide: narrower than LATTICE_MIN_WIDTH, so never split by the splitter
+    page = _page(_bars(2, gap=10))
+    width = (page.boxes[0, 3] - page.boxes[0, 1]) / 40
+    assert repair.LATTICE_NARROW_WIDTH <= width < repair.LATTICE_MIN_WIDTH
+    _read(page, AspectReader(wide_one=0.05))  # rejected: P(one) under SPLIT_ONLY_REJECTED
+    assert page.lines == [[0]]
+    options = page.info["cut_alternatives"][(0,)]
+    assert options[0][0] == pytest.approx(np.log(0.05))  # the whole box first
+    cost = np.log(repair.PIECE_MARGIN) + np.log(repair.NARROW_CUT_COST)  # a wide box's cut pays only the first
+    for seg, p in options[1:]:
+        one = np.where(p.argmax(1) == CLASSES36.index("I"), 1.0, 0.05)
+        assert seg == pytest.approx(np.log(one).sum() - (len(p) - 1) * cost)
+    assert any(len(p) == 2 and (p.argmax(1) == CLASSES36.index("I")).all() for _, p in options[1:])
+    # merely doubted (P(one) 0.3, cut if 1.1 heights wide), or under LATTICE_NARROW_WIDTH: no cuts
+    page = _page(_bars(2, gap=10))
+    _read(page, AspectReader(wide_one=0.3))
+    assert page.info["cut_alternatives"] == {}
+    page = _page(_bars(2, gap=4, width=12))  # 28 px, 0.7 heights
+    assert (page.boxes[0, 3] - page.boxes[0, 1]) / 40 < repair.LATTICE_NARROW_WIDTH
+    _read(page, AspectReader(wide_one=0.05))
+    assert page.info["cut_alternatives"] == {}
+
+
 def test_piece_paths_ranks_cuts_by_confidence_hand_computed():
     # bounds 0 | 1 | 2 | 3: spans (0,1) (1,2) (2,3) (0,2) (1,3); (0,3) is the whole box
     probs = {s: np.eye(36)[0] for s in [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3)]}
