@@ -77,10 +77,13 @@ def test_a_folder_stands_for_its_page_images(tmp_path):
     for name in ("b.PNG", "a.jpg", "c.heic", "notes.txt", "sub/d.jpg"):
         (pages / name).write_bytes(b"")
     (tmp_path / "empty").mkdir()
-    got = imagefile.page_files([str(pages), str(tmp_path / "x.jpg"), str(tmp_path / "empty")])
+    (tmp_path / "only_a_folder" / "photos.jpg").mkdir(parents=True)  # named like a page, but a folder
+    got = imagefile.page_files([str(pages), str(tmp_path / "x.jpg"), str(tmp_path / "empty"),
+                                str(tmp_path / "only_a_folder")])
     assert got[:4] == [(str(pages / n), None) for n in ("a.jpg", "b.PNG", "c.heic")] + [(str(tmp_path / "x.jpg"), None)]
-    assert got[4][0] == str(tmp_path / "empty") and "no page images" in got[4][1]
-    assert len(got) == 5  # notes.txt and the subfolder's page are not pages of this folder
+    assert [g[0] for g in got[4:]] == [str(tmp_path / "empty"), str(tmp_path / "only_a_folder")]
+    assert all("no page images" in g[1] for g in got[4:])
+    assert len(got) == 6  # notes.txt and the subfolder's page are not pages of this folder
 
 
 def test_pages_of_the_same_name_in_two_folders_keep_their_own_outputs():

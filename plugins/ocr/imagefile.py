@@ -23,8 +23,9 @@ def page_files(names):
         if not os.path.isdir(name):
             out.append((name, None))  # load_image says what is wrong with it
             continue
-        found = sorted(f for f in os.listdir(name) if f.lower().endswith(PAGE_SUFFIXES))
-        out += [(os.path.join(name, f), None) for f in found if os.path.isfile(os.path.join(name, f))]
+        found = sorted(os.path.join(name, f) for f in os.listdir(name) if f.lower().endswith(PAGE_SUFFIXES))
+        found = [f for f in found if os.path.isfile(f)]
+        out += [(f, None) for f in found]
         if not found:
             out.append((name, f"a folder with no page images ({', '.join(PAGE_SUFFIXES)})"))
     return out
@@ -53,10 +54,6 @@ def _head(path, n=12):
             return fh.read(n)
     except OSError:
         return b""  # Image.open says why
-
-
-def _starts_with(path, magic):
-    return _head(path, len(magic)) == magic
 
 
 def _is_heif(path):
@@ -115,7 +112,7 @@ def load_image(path, max_side):
     except Image.DecompressionBombError as exc:
         raise PageError(f"{path}: image too large ({exc})") from exc
     except (OSError, ValueError, SyntaxError) as exc:
-        if _starts_with(path, b"%PDF"):
+        if _head(path, 4) == b"%PDF":
             raise PageError(f"{path}: a PDF, not an image: save its pages as images (JPEG or PNG)") from exc
         raise PageError(f"{path}: not a readable image ({exc.__class__.__name__}: {exc})") from exc
     if rgb.shape[0] < 16 or rgb.shape[1] < 16:
