@@ -78,8 +78,8 @@ def _wide_grey(a, mode, path):
     a = a.astype(np.float64)
     if not np.isfinite(a).all():
         raise PageError(f"{path}: a {mode} image with NaN or infinite pixels")
-    top = 1.0 if mode == "F" and a.max() <= 1.0 else 255.0 if a.max() <= 255 else 65535.0 if a.max() <= 65535 \
-        else a.max()
+    peak = a.max()
+    top = 1.0 if mode == "F" and peak <= 1.0 else 255.0 if peak <= 255 else 65535.0 if peak <= 65535 else peak
     return np.clip(a / top, 0.0, 1.0).astype(np.float32)
 
 
