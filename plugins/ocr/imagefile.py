@@ -1,4 +1,5 @@
-"""Page image files: which files a command line names, and reading one as RGB (JPEG, PNG, phones' HEIC...)."""
+"""Page image files: which pages a command line names, and reading one as RGB (JPEG, PNG, phones' HEIC,
+the pages of a PDF or a multi-page TIFF)."""
 import os
 
 import numpy as np
@@ -6,7 +7,7 @@ from PIL import Image, ImageOps
 
 MAX_PIXELS = 120_000_000
 # what a folder named on the command line is searched for (other files there are left alone)
-PAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".avif", ".tif", ".tiff", ".bmp")
+PAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".avif", ".tif", ".tiff", ".bmp", ".pdf")
 # ISO base-media brands of HEIF stills and sequences (iPhones save HEIC by default); Pillow itself reads AVIF
 HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
 
@@ -16,35 +17,71 @@ class PageError(ValueError):
 
 
 def page_files(names):
-    """Command-line names -> [(page file, None)] or [(name, error message)], in order: a folder stands
-    for its page images (PAGE_SUFFIXES, sorted, not recursive)."""
+    """Command-line names -> [(file, page, None)] or [(name, None, error message)], in order: a folder
+    stands for its page files (PAGE_SUFFIXES, sorted, not recursive), a PDF or a multi-page TIFF for
+    each of its pages (page 0, 1, ...; None for a file of one page)."""
     out = []
     for name in names:
-        if not os.path.isdir(name):
-            out.append((name, None))  # load_image says what is wrong with it
-            continue
-        found = sorted(os.path.join(name, f) for f in os.listdir(name) if f.lower().endswith(PAGE_SUFFIXES))
-        found = [f for f in found if os.path.isfile(f)]
-        out += [(f, None) for f in found]
-        if not found:
-            out.append((name, f"a folder with no page images ({', '.join(PAGE_SUFFIXES)})"))
+        found = [name]
+        if os.path.isdir(name):
+            found = sorted(os.path.join(name, f) for f in os.listdir(name) if f.lower().endswith(PAGE_SUFFIXES))
+            found = [f for f in found if os.path.isfile(f)]
+            if not found:
+                out.append((name, None, f"{name}: a folder with no page images ({', '.join(PAGE_SUFFIXES)})"))
+        for f in found:
+            try:
+                n = page_count(f)
+            except PageError as exc:
+                out.append((f, None, str(exc)))
+                continue
+            out += [(f, None, None)] if n == 1 else [(f, k, None) for k in range(n)]
     return out
 
 
-def output_stems(paths):
-    """A distinct name for each page's outputs: its file name, and where two folders hold a file of the
-    same name, the later one's folder name before it ('b/p.jpg' -> 'b_p.jpg')."""
-    out, seen = [], set()
-    for path in paths:
-        name = os.path.basename(os.path.normpath(path))
-        if name in seen:
-            name = f"{os.path.basename(os.path.dirname(os.path.abspath(path)))}_{name}"
-        base, n = name, 1
-        while name in seen:
+def page_count(path):
+    """Pages in a file: a PDF's pages, a TIFF's frames, else 1 (load_image says what is wrong with a
+    file that is no image). Raises PageError for a PDF that cannot be read."""
+    if _head(path, 5) == b"%PDF-":
+        n = len(_pdf(path))
+        if n == 0:
+            raise PageError(f"{path}: a PDF with no pages")
+        return n
+    try:
+        with Image.open(path) as im:
+            return getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
+    except Exception:  # noqa: BLE001 - not an image: load_image names the problem for this page
+        return 1
+
+
+def output_names(entries):
+    """A distinct (name, stem) for the metrics and outputs of each (file, page): the file's name and
+    stem ('p.jpg', 'p'); where two folders hold a file of the same name, the later one's folder name
+    before it ('b_p.jpg'); a page of a document, its number after it ('scan.pdf#p2', 'scan_p2'); a
+    stem already taken (p.jpg beside p.png), the suffix in it ('p_png')."""
+    out, names, stems, docs = [], set(), set(), {}
+    for path, page in entries:
+        if page and path in docs:  # a later page of the document just named
+            name = docs[path]
+        else:
+            name = os.path.basename(os.path.normpath(path))
+            if name in names:
+                name = f"{os.path.basename(os.path.dirname(os.path.abspath(path)))}_{name}"
+            base, n = name, 1
+            while name in names:
+                n += 1
+                name = f"{n}_{base}"
+            names.add(name)
+            docs[path] = name
+        root, ext = os.path.splitext(name)
+        stem = root if page is None else f"{root}_p{page + 1}"
+        if stem in stems and ext:
+            stem = f"{stem}_{ext[1:]}"
+        base, n = stem, 1
+        while stem in stems:
             n += 1
-            name = f"{n}_{base}"
-        seen.add(name)
-        out.append(name)
+            stem = f"{base}_{n}"
+        stems.add(stem)
+        out.append((name if page is None else f"{name}#p{page + 1}", stem))
     return out
 
 
@@ -83,17 +120,58 @@ def _wide_grey(a, mode, path):
     return np.clip(a / top, 0.0, 1.0).astype(np.float32)
 
 
-def load_image(path, max_side):
-    """Read an image file as RGB float32 [0, 1]; EXIF orientation applied; a JPEG over twice max_side
-    is decoded at a reduced scale, still at least max_side. Raises PageError."""
+def _pdfium(path):
+    """pypdfium2, or a clear error naming it."""
+    try:
+        import pypdfium2
+    except ImportError as exc:
+        raise PageError(f"{path}: a PDF, and reading one needs the pypdfium2 package (pip install pypdfium2), "
+                        "or save its pages as images (JPEG or PNG)") from exc
+    return pypdfium2
+
+
+def _pdf(path):
+    """The PDF document; a clear error where it cannot be read."""
+    pdfium = _pdfium(path)
+    try:
+        return pdfium.PdfDocument(path)
+    except pdfium.PdfiumError as exc:
+        raise PageError(f"{path}: a PDF that cannot be read ({exc}): damaged, or locked by a password") from exc
+
+
+def _pdf_page(path, page, max_side):
+    """Page `page` (from 0) of a PDF drawn on white, its longer side max_side px: a scanner app's page
+    photo is drawn at the size a photo is worked on. The page's own turn (/Rotate) is applied."""
+    doc = _pdf(path)
+    try:
+        if not 0 <= page < len(doc):
+            raise PageError(f"{path}: no page {page + 1} (the PDF has {len(doc)})")
+        w, h = doc[page].get_size()
+        if min(w, h) <= 0:
+            raise PageError(f"{path}: page {page + 1} has no area")
+        return doc[page].render(scale=max_side / max(w, h)).to_pil().convert("RGB")
+    except _pdfium(path).PdfiumError as exc:
+        raise PageError(f"{path}: page {page + 1} of the PDF cannot be drawn ({exc})") from exc
+    finally:
+        doc.close()
+
+
+def load_image(path, max_side, page=None):
+    """Read an image file, or page `page` (from 0) of a PDF or a multi-page TIFF, as RGB float32 [0, 1];
+    EXIF orientation applied; a JPEG over twice max_side is decoded at a reduced scale, still at least
+    max_side; a PDF page is drawn with its longer side max_side. Raises PageError."""
     if not os.path.isfile(path):
         raise PageError(f"{path}: {'a folder, not an image' if os.path.isdir(path) else 'no such file'}")
+    if _head(path, 5) == b"%PDF-":
+        return _checked_size(path, np.asarray(_pdf_page(path, page or 0, max_side), np.float32) / 255.0)
     if _is_heif(path):
         _heif_support(path)
     try:
         with Image.open(path) as im:
             if im.width * im.height > MAX_PIXELS:
                 raise PageError(f"{path}: image is {im.width}x{im.height}, larger than {MAX_PIXELS // 10**6} MP")
+            if page:
+                im.seek(page)  # a multi-page TIFF's frame
             if im.format == "JPEG" and max(im.size) > 2 * max_side:
                 # decode a JPEG at a reduced DCT scale: the page is worked on at max_side
                 f = max_side / max(im.size)
@@ -111,10 +189,12 @@ def load_image(path, max_side):
         raise
     except Image.DecompressionBombError as exc:
         raise PageError(f"{path}: image too large ({exc})") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        if _head(path, 4) == b"%PDF":
-            raise PageError(f"{path}: a PDF, not an image: save its pages as images (JPEG or PNG)") from exc
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise PageError(f"{path}: not a readable image ({exc.__class__.__name__}: {exc})") from exc
+    return _checked_size(path, rgb)
+
+
+def _checked_size(path, rgb):
     if rgb.shape[0] < 16 or rgb.shape[1] < 16:
         raise PageError(f"{path}: image is only {rgb.shape[1]}x{rgb.shape[0]} pixels")
     return rgb

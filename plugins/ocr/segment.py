@@ -42,9 +42,9 @@ class Page:
     numbered: list = field(default_factory=list)  # per line: opens with a list label ("1." -> a number)
 
 
-def load_image(path, max_side=WORK_SIDE):
+def load_image(path, max_side=WORK_SIDE, page=None):
     """imagefile.load_image at the working size by default."""
-    return imagefile.load_image(path, max_side)
+    return imagefile.load_image(path, max_side, page)
 
 
 def to_grey(image):

@@ -14,7 +14,7 @@ from fastnn.tasks import Task, TaskError
 
 from . import decode, fast_stats, glyph
 from .classifier import get_classifier
-from .imagefile import output_stems, page_files
+from .imagefile import output_names, page_files
 from .orientation import upright_page
 from .repair import merge_split_characters, split_touching_characters
 from .segment import MAX_WORK_SIDE, PageError, load_image
@@ -22,7 +22,7 @@ from .segment import MAX_WORK_SIDE, PageError, load_image
 
 def add_arguments(p):
     p.add_argument("images", nargs="*", help="page images or folders of them: JPEG, PNG, HEIC (iPhone), WebP, "
-                   "AVIF, TIFF, BMP (default: the sample pages in DATA/images)")
+                   "AVIF, TIFF, BMP, or PDFs (every page) (default: the sample pages in DATA/images)")
     p.add_argument("--model", default="auto", choices=["auto", "mlp", "cnn"],
                    help="classifier: numba MLP or torch CNN (auto: the best installed)")
     p.add_argument("--retrain", action="store_true", help="ignore the cached classifier and train anew")
@@ -93,7 +93,8 @@ def draw_boxes(page, path):
     im.save(path, format="PNG")
 
 
-def _truth_for(path, cache):
+def _truth_for(path, page, cache):
+    """The ground_truth.json entry beside the file for it, or for its page ('scan.pdf#p2')."""
     folder = os.path.dirname(os.path.abspath(path))
     if folder not in cache:
         gt = os.path.join(folder, "ground_truth.json")
@@ -102,14 +103,15 @@ def _truth_for(path, cache):
                 cache[folder] = json.load(fh)
         except (OSError, ValueError):
             cache[folder] = {}
-    entry = cache[folder].get(os.path.basename(path))
+    name = os.path.basename(path) + ("" if page is None else f"#p{page + 1}")
+    entry = cache[folder].get(name)
     return entry if isinstance(entry, dict) else None
 
 
 def run(ctx):
     a = ctx.args
     try:
-        paths = page_files(a.images) if a.images else [(p, None) for p, _ in load_pages(ctx.data_root)]
+        paths = page_files(a.images) if a.images else [(p, None, None) for p, _ in load_pages(ctx.data_root)]
     except DataError as exc:
         raise TaskError(f"{exc} (or name page images: fastnn run ocr IMAGE...)") from exc
     t_model = time.perf_counter()
@@ -126,15 +128,14 @@ def run(ctx):
     backend.predict_proba(np.ones((1, 32, 32), np.float32))
     fast_stats.warm_up()
     pages, truth_cache, times, failures = {}, {}, [], 0
-    for (path, problem), name in zip(paths, output_stems([p for p, _ in paths])):
-        stem = os.path.splitext(name)[0]
+    for (path, number, problem), (name, stem) in zip(paths, output_names([p[:2] for p in paths])):
         t0 = time.perf_counter()
         try:
             if problem:
-                raise PageError(f"{path}: {problem}")
-            image = load_image(path)
+                raise PageError(problem)
+            image = load_image(path, page=number)
             page, lines, _ = read_page(image, backend, not a.no_context, wordlist,
-                                       larger=lambda: load_image(path, MAX_WORK_SIDE))
+                                       larger=lambda: load_image(path, MAX_WORK_SIDE, number))
         except PageError as exc:
             print(f"{name}: skipped: {exc}")
             pages[name] = {"error": str(exc)}
@@ -148,7 +149,7 @@ def run(ctx):
         entry = {"text": text, "detected": int(sum(len(line) for line in page.lines)), "lines": len(lines),
                  "skew_deg": page.info.get("skew_deg"), "quarter_turns": page.info.get("quarter_turns", 0),
                  "seconds": times[-1]}
-        truth = _truth_for(path, truth_cache)
+        truth = _truth_for(path, number, truth_cache)
         if truth:
             want = "".join(truth.get("stripped") or truth.get("lines", []))
             want = "".join(c for c in want.upper() if c.isalnum())
