@@ -1252,3 +1252,24 @@ def test_a_turn_whose_own_look_votes_to_turn_on_is_followed(monkeypatch):
     page, lines, _ = task.read_page(np.rot90(upright, 1), _VReader(), context=False)
     assert page.info["quarter_turns"] == 3 and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]
     assert next(tallies, None) is None
+
+
+def test_a_heading_written_larger_keeps_its_words_whole():
+    # two lines of 40 px writing (letters 28 wide, 8 apart, words 30 apart) under a heading of 80 px
+    # letters 56 wide, 28 apart: a third of its letter width, no space. Measured in the page's letter
+    # widths (at most one page height, 40) those gaps (0.7) looked like the body's spaces (1.07).
+    def line(y, h, w, gaps):
+        boxes, x = [], 20
+        for g in gaps + [0]:
+            boxes.append([y, x, y + h, x + w])
+            x += w + g
+        return boxes
+    heading = line(20, 80, 56, [28] * 4)
+    body = line(150, 40, 28, [8, 8, 30, 8, 8, 8, 30, 8]) + line(220, 40, 28, [8, 30, 8, 8, 30, 8, 8])
+    boxes = np.array(heading + body)
+    lines = [list(range(5)), list(range(5, 14)), list(range(14, 22))]
+    spaces = segment.find_all_spaces(boxes, lines, 40.0)
+    assert not any(spaces[0])
+    assert [k for k, s in enumerate(spaces[1]) if s] == [3, 7] and [k for k, s in enumerate(spaces[2]) if s] == [2, 5]
+    assert segment.line_height(boxes, lines[0], 40.0) == 80 and segment.line_height(boxes, lines[1], 40.0) == 40
+

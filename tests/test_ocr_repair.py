@@ -227,3 +227,17 @@ def test_piece_paths_ranks_cuts_by_confidence_hand_computed():
     assert [s for _, s in paths] == [s for _, s in want]
     assert [seg for seg, _ in paths] == pytest.approx([seg for seg, _ in want])
     assert [s for _, s in repair.piece_paths((4, dict.fromkeys(probs), probs, one), k=1)] == [want[0][1]]
+
+
+def test_a_broken_letter_of_a_heading_is_measured_by_its_own_line():
+    # a heading written twice the page's character height (40): a letter broken in two pieces, 60 px
+    # wide together. By the page's height it would be too wide (1.3 x 40 = 52) to be one character
+    # and was never offered to the classifier; by its line's (80) it is, and reads best as one
+    mask = np.zeros((100, 90), bool)
+    mask[10:90, 10:38] = True
+    mask[10:90, 41:70] = True
+    page = _page(mask)
+    reader = FixedReader(0.9, 0.9)  # each piece and the whole read as a P with 0.9
+    probs, one = reader.read(np.stack([repair.glyph.render_mask(page.labels == i) for i in (1, 2)]))
+    repair.merge_split_characters(page, reader, probs, one)
+    assert page.lines == [[0]] and list(page.boxes[0]) == [10, 10, 90, 70]

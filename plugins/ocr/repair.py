@@ -5,6 +5,7 @@ import numpy as np
 from skimage import measure
 
 from . import glyph
+from .segment import line_height
 
 SPLIT_MIN_WIDTH = 1.1  # narrower boxes are taken as one character (94 % of held-out characters are)
 SPLIT_MIN_PIECE = 0.15  # no piece narrower than this many heights (an I is about 0.1-0.2)
@@ -34,10 +35,11 @@ def confidence(probs, one):
 def merge_split_characters(page, backend, probs, one):
     """Join two touching boxes of a line when the classifier finds one character in them more likely
     than two (conf(merged) * PIECE_MARGIN > conf(left) * conf(right)): repairs strokes broken by a light
-    pen or pencil.
+    pen or pencil. Widths and gaps are measured in the line's own character height (a heading is larger).
     Updates probs and one (P(one character)) in place."""
-    h = page.info.get("char_height", 1.0)
+    h_page = page.info.get("char_height", 1.0)
     for li, line in enumerate(page.lines):
+        h = line_height(page.boxes, line, h_page) if line else h_page
         k = 0
         while k < len(line) - 1:
             a, b = line[k], line[k + 1]
@@ -170,10 +172,11 @@ def split_touching_characters(page, backend, probs, one):
     heights with P(one) < SPLIT_ONLY_REJECTED (their cuts paying NARROW_CUT_COST a piece), keep their
     other cuts for the word decoder: page.info["cut_alternatives"] {group of box ids: [(segmentation
     log-score, probabilities of the pieces)]}, the whole box first unless SPLIT_FORCE_WIDTH wide, and
-    page.info["cut_boxes"] {group: [piece boxes per option]}."""
-    h = page.info.get("char_height", 1.0)
+    page.info["cut_boxes"] {group: [piece boxes per option]}. Heights are the line's own (line_height)."""
+    h_page = page.info.get("char_height", 1.0)
     boxes, probs, alternatives, cut_boxes = list(page.boxes), list(probs), {}, {}
     for li, line in enumerate(page.lines):
+        h = line_height(page.boxes, line, h_page) if line else h_page
         for k in range(len(line) - 1, -1, -1):  # backwards: insertions do not move what is left to do
             b = line[k]
             y1, x1, y2, x2 = boxes[b]

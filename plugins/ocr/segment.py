@@ -671,12 +671,19 @@ def _gap_threshold(gaps, min_spaces=1):
     return (s[k] + s[k + 1]) / 2
 
 
+def line_height(boxes, line, h_med):
+    """A line's character height: the median of its boxes' heights, within 0.5-3 times the page's (a
+    heading is written larger than the text under it, a note smaller)."""
+    return float(np.clip(np.median(boxes[line, 2] - boxes[line, 0]), 0.5 * h_med, 3.0 * h_med))
+
+
 def _line_gaps(boxes, line, h_med):
     """Gaps between neighbouring boxes in letter widths: the line's median box width, kept within
-    0.5-1 character height (in cramped writing most boxes hold several touching letters)."""
+    0.5-1 of the line's character height (in cramped writing most boxes hold several touching letters)."""
     gaps = np.array([boxes[b, 1] - boxes[a, 3] for a, b in zip(line, line[1:])], float)
     widths = np.array([boxes[k, 3] - boxes[k, 1] for k in line], float)
-    return gaps / np.clip(np.median(widths), 0.5 * h_med, h_med)
+    h = line_height(boxes, line, h_med)
+    return gaps / np.clip(np.median(widths), 0.5 * h, h)
 
 
 def find_spaces(boxes, line, h_med, page_threshold=None):
