@@ -1273,3 +1273,19 @@ def test_a_heading_written_larger_keeps_its_words_whole():
     assert [k for k, s in enumerate(spaces[1]) if s] == [3, 7] and [k for k, s in enumerate(spaces[2]) if s] == [2, 5]
     assert segment.line_height(boxes, lines[0], 40.0) == 80 and segment.line_height(boxes, lines[1], 40.0) == 40
 
+
+def test_make_pages_sizes_writes_the_same_lines_each_in_its_own_size():
+    images = np.ones((36, 40, 30), np.float32)
+    images[:, 4:36, 13:17] = 0.0  # every class a bar
+    bank = (images, np.arange(36))
+    plain_boxes, sized_boxes = [], []
+    _, lines = synth.compose_page(bank, np.random.default_rng(5), n_lines=4, letters=plain_boxes)
+    _, lines2 = synth.compose_page(bank, np.random.default_rng(5), n_lines=4, letters=sized_boxes,
+                                   sizes=np.random.default_rng(6))
+    expect = np.random.default_rng(6)
+    scales = [synth._line_scale(expect, k) for k in range(len(lines2))]
+    assert lines2 == lines[:len(lines2)] and len(lines2) >= 2  # the same text (a larger line may not fit)
+    for k, scale in enumerate(scales):
+        got = np.median([b[2] - b[0] for b in sized_boxes[k]]) / np.median([b[2] - b[0] for b in plain_boxes[k]])
+        assert got == pytest.approx(scale, rel=0.08)
+    assert all(0.7 <= s <= 2.0 for s in scales)

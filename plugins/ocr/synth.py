@@ -175,13 +175,14 @@ DENSE_HEIGHT = (22, 40)  # a full sheet of ordinary-sized writing: 1.2-2.1 % of 
 
 
 def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter_gap=LETTER_GAP, grid=False,
-                 vocabulary=WORDS, dense=False, punctuation=False, underline=None, letters=None):
+                 vocabulary=WORDS, dense=False, punctuation=False, underline=None, letters=None, sizes=None):
     """(RGB uint8 page image, list of text lines) with dark ink on paper, no surround yet; ruled=True
     draws notebook rules under the text lines, grid=True a squared paper's grid under everything;
     words are drawn from vocabulary; dense=True fills the sheet with many lines of smaller writing;
     punctuation=True writes punctuation marks too (PUNCTUATION); underline, a random Generator of its
     own (the page is otherwise the same), underlines the first line and some others (_underline);
-    letters, a list, receives each kept line's letter boxes [(y1, x1, y2, x2), ...] in page pixels."""
+    letters, a list, receives each kept line's letter boxes [(y1, x1, y2, x2), ...] in page pixels;
+    sizes, a random Generator of its own, writes the lines in different sizes (_line_scale)."""
     H, W = size
     n_lines = n_lines or int(rng.integers(12, 25) if dense else rng.integers(3, 7))
     lines = _line_texts(rng, n_lines, vocabulary, (3, 8) if dense else (1, 5))
@@ -193,8 +194,10 @@ def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter
     slope = 0.0 if ruled else rng.uniform(-0.03, 0.03)
     line_gap = rng.uniform(1.6, 2.3)
     rule_top, rule_gap = y + height + 4, height * line_gap
-    kept = []
-    for text in lines:
+    kept, base = [], height
+    for li, text in enumerate(lines):
+        if sizes is not None:
+            height = base * _line_scale(sizes, li)
         x = x0 = rng.uniform(0.05, 0.12) * W
         placed, boxes = "", []
         for ch in text:
@@ -243,6 +246,18 @@ def compose_page(bank, rng, n_lines=None, size=(1400, 1900), ruled=False, letter
     img = (paper * (1 - cover) + ink_rgb * cover) * light[..., None]
     img += rng.normal(0, 3, img.shape)
     return np.clip(img, 0, 255).astype(np.uint8), kept
+
+
+HEADING_SCALE = (1.5, 2.0)  # --sizes: a heading this many times the page's writing over the first line
+HEADING_SHARE = 0.6  # of the pages
+LINE_SCALE = (0.7, 1.3)  # and every other line's own size, as writing grows and shrinks down a page
+
+
+def _line_scale(rng, index):
+    """How many times the page's character height line `index` is written (--sizes)."""
+    if index == 0 and rng.random() < HEADING_SHARE:
+        return rng.uniform(*HEADING_SCALE)
+    return rng.uniform(*LINE_SCALE)
 
 
 def _underline(ink, rng, x1, x2, base, slope, height):
@@ -455,7 +470,7 @@ DEGRADATIONS = {"low-res": low_resolution, "shadow": shadow, "blur": blur, "dim"
 
 
 def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=None, grid=False, vocabulary=WORDS,
-               dense=False, punctuation=False, underline=False, closeups=False, fonts=None):
+               dense=False, punctuation=False, underline=False, closeups=False, fonts=None, sizes=False):
     """[(name, RGB array, ground-truth lines)]: n synthetic photos, plus re-photographed sample pages;
     touching=True writes cramped words whose letters often touch; degrade: a DEGRADATIONS name applied
     to every photo; grid=True writes every page on squared paper; vocabulary: the words to write;
@@ -464,11 +479,13 @@ def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=
     underlines each page's first line and some others; closeups=True photographs one or two of each
     page's lines close up (closeup) instead of the whole page; fonts, a list of font files, writes each
     page in one of them in turn (font_bank: the same pages in hands the classifier never saw), its
-    name ending in the font's."""
+    name ending in the font's; sizes=True writes each page's lines in sizes of their own (a heading 1.5-2
+    times the page's writing on 6 pages in 10, the other lines 0.7-1.3 times each)."""
     if degrade is not None and degrade not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {degrade!r}; choose from {', '.join(DEGRADATIONS)}")
     rng = np.random.default_rng(seed)
     urng = np.random.default_rng([seed, 2]) if underline else None  # the same pages, underlined
+    srng = np.random.default_rng([seed, 4]) if sizes else None  # the same pages, lines resized
     if fonts:  # generators of their own: the same seed gives the same pages as without
         banks = [font_bank(f, np.random.default_rng([seed, 3, k])) for k, f in enumerate(fonts)]
         hands = [os.path.splitext(os.path.basename(f))[0] for f in fonts]
@@ -482,7 +499,7 @@ def make_pages(root, n, seed=0, rephotograph_from=None, touching=False, degrade=
         page, lines = compose_page(bank, rng, ruled=kind == "ruled-desk",
                                    letter_gap=TOUCHING_GAP if touching else LETTER_GAP, grid=grid,
                                    vocabulary=vocabulary, dense=dense, punctuation=punctuation,
-                                   underline=urng, letters=letters)
+                                   underline=urng, letters=letters, sizes=srng)
         shot = closeup(page, lines, letters, rng) if closeups else None
         if shot is not None:
             img, lines = shot
@@ -521,11 +538,11 @@ def write_pages(pages, out):
 
 
 def make_pages_command(root, out, n, seed, rephotograph, touching=False, degrade=None, grid=False, words=None,
-                       dense=False, punctuation=False, underline=False, closeups=False, fonts=None):
+                       dense=False, punctuation=False, underline=False, closeups=False, fonts=None, sizes=False):
     from fastnn.data.formats import load_pages
     vocabulary = read_words(words) if words else WORDS
     samples = load_pages(root) if rephotograph else []
     pages = make_pages(root, n, seed, [(p, t) for p, t in samples if t], touching, degrade, grid, vocabulary,
-                       dense, punctuation, underline, closeups, fonts)
+                       dense, punctuation, underline, closeups, fonts, sizes)
     write_pages(pages, out)
     print(f"wrote {len(pages)} pages with ground_truth.json to {out}")
