@@ -1289,3 +1289,22 @@ def test_make_pages_sizes_writes_the_same_lines_each_in_its_own_size():
         got = np.median([b[2] - b[0] for b in sized_boxes[k]]) / np.median([b[2] - b[0] for b in plain_boxes[k]])
         assert got == pytest.approx(scale, rel=0.08)
     assert all(0.7 <= s <= 2.0 for s in scales)
+
+
+def test_a_heading_in_a_thicker_pen_is_writing_but_a_thick_bar_among_the_letters_is_not():
+    # three lines of nine 80 px 'V's in a 5 px pen under a heading of five 150 px 'V's in a 14 px marker
+    # (2.8 times as thick: more than the 2.4 a mark of the writing's own size may be), and in the last
+    # line a short, thick bar (a pen's sliver) as tall as the letters
+    from PIL import ImageDraw
+    im = Image.new("L", (1400, 1000), 215)
+    d = ImageDraw.Draw(im)
+    for k in range(5):
+        x = 100 + k * 150
+        d.line([x, 100, x + 45, 250, x + 90, 100], fill=40, width=14)
+    for li in range(3):
+        for k in range(9):
+            x, y = 100 + k * 90 + (k // 3) * 60, 380 + li * 170
+            d.line([x, y, x + 25, y + 80, x + 50, y], fill=50, width=5)
+    d.rectangle([1150, 720, 1172, 800], fill=40)
+    page = segment.find_letters(np.asarray(im, np.float32))
+    assert [len(line) for line in page.lines] == [5, 9, 9, 9]
