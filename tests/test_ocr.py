@@ -1308,3 +1308,15 @@ def test_a_heading_in_a_thicker_pen_is_writing_but_a_thick_bar_among_the_letters
     d.rectangle([1150, 720, 1172, 800], fill=40)
     page = segment.find_letters(np.asarray(im, np.float32))
     assert [len(line) for line in page.lines] == [5, 9, 9, 9]
+
+
+def test_the_character_height_of_a_page_of_crumbs_is_its_letters():
+    # a ruled page with a few words: 5 letters 50 px high, and 8 crumbs 5 px high (the rules' ends at
+    # the margins). The plain median (5) would make every crumb a character-sized mark. Boxes sorted by
+    # height, their area (12,360 px, the letters' 9,960) passes half at the 49 px letter: 2,400 + 1,920 +
+    # 1,960 = 6,280 >= 6,180
+    hs, ws = np.array([50, 48, 52, 50, 49] + [5] * 8), np.array([40] * 5 + [60] * 8)
+    assert segment._box_height(hs, ws) == 49
+    # an ordinary page keeps its plain median (the weighted one leans to the wider letters)
+    hs, ws = np.array([40, 44, 46, 50, 52, 38]), np.array([30, 32, 34, 60, 62, 20])
+    assert segment._box_height(hs, ws) == np.median(hs) == 45

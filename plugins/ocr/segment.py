@@ -480,6 +480,17 @@ def _median_char_height(props):
     return float(np.median(hs[keep])) if keep.any() else float(np.median(hs))
 
 
+def _box_height(hs, ws):
+    """The character height from the boxes: their median height, unless the boxes are mostly crumbs (a
+    ruled page with a few words, its rules' ends left at the margins): then their median height
+    weighted by box area, which the letters hold most of."""
+    h = float(np.median(hs))
+    order = np.argsort(hs, kind="stable")
+    area = np.cumsum((hs * ws)[order].astype(float))
+    weighted = float(hs[order][np.searchsorted(area, area[-1] / 2)])
+    return weighted if h < 0.5 * weighted else h
+
+
 def _fused_word(prop, h_med):
     """A component more than 4 heights wide is a long object (a pen, a rule, a desk edge) unless it
     is shaped like a word whose letters all touch: a line's height, and the ink of most stretches half
@@ -904,7 +915,7 @@ def _segment(grey, paper, surround, scale, texture_px=0.0):
     boxes, groups = _merge_pieces(boxes, groups, h_med)
     hs = boxes[:, 2] - boxes[:, 0]
     ws = boxes[:, 3] - boxes[:, 1]
-    h_med = float(np.median(hs))
+    h_med = _box_height(hs, ws)
     keep = np.maximum(hs, ws) >= 0.35 * h_med  # periods, commas and specks are small for their line
     dots = boxes[~keep]
     boxes, groups = boxes[keep], [g for g, k in zip(groups, keep) if k]
