@@ -1254,6 +1254,29 @@ def test_a_turn_whose_own_look_votes_to_turn_on_is_followed(monkeypatch):
     assert next(tallies, None) is None
 
 
+
+def test_a_turn_its_own_look_leaves_in_doubt_is_weighed_against_the_other_two(monkeypatch):
+    # a ruled page on its side and tilted, its heading twice the writing (set SZT, read 0.138 upside
+    # down): as found its glyphs vote 6 to 3 for a half turn; found that way round they tie 5 to 5. The
+    # look a quarter further round reads 26 glyphs surely as found and 42 turned upside down: the page
+    # is read that way, a quarter turn from the start (where 42 read surely again)
+    tallies = iter([(np.array([1, 3, 6, 2]), np.array([10, 13, 15, 10])),
+                    (np.array([5, 2, 5, 2]), np.array([12, 9, 10, 12])),
+                    (np.array([3, 0, 22, 3]), np.array([26, 14, 42, 17])),
+                    (np.array([18, 1, 3, 2]), np.array([42, 16, 26, 17]))])
+    monkeypatch.setattr(orientation, "tally", lambda *a: next(tallies))
+    upright = np.asarray(_v_page(paper=215, ink=50), np.float32)
+    page, lines, _ = task.read_page(np.rot90(upright, 3), _VReader(), context=False)
+    assert page.info["quarter_turns"] == 1 and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]
+    assert next(tallies, None) is None  # four looks: as found, the half turn, three quarters, a quarter
+    # where the turn voted for reads the most glyphs surely, it stays: three looks, no fourth
+    tallies = iter([(np.array([1, 3, 6, 2]), np.array([10, 13, 15, 10])),
+                    (np.array([5, 2, 5, 2]), np.array([40, 9, 10, 12])),
+                    (np.array([3, 0, 22, 3]), np.array([26, 14, 30, 17]))])
+    page, lines, _ = task.read_page(np.rot90(upright, 2), _VReader(), context=False)
+    assert page.info["quarter_turns"] == 2 and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]
+    assert next(tallies, None) is None
+
 def test_a_heading_written_larger_keeps_its_words_whole():
     # two lines of 40 px writing (letters 28 wide, 8 apart, words 30 apart) under a heading of 80 px
     # letters 56 wide, 28 apart: a third of its letter width, no space. Measured in the page's letter

@@ -43,7 +43,8 @@ def upright_page(image, backend, crops, larger=None):
     its side and tilted as well is deskewed wrongly, and its glyphs read badly every way up. Upright
     unless the votes settle on a turn (at the second look, pooled with the first if need be, one that
     reads more glyphs surely than the first look did any way up). A turn whose own look votes to turn on
-    is followed once more."""
+    is followed once more; a turn the first look settled on that its own look leaves in doubt is weighed
+    against the other two ways by how many glyphs each reads surely."""
     def find(k):
         turn = (lambda a: np.ascontiguousarray(np.rot90(a, k))) if k else (lambda a: a)
         page = find_letters(turn(image), larger=None if larger is None else lambda: turn(larger()))
@@ -58,6 +59,7 @@ def upright_page(image, backend, crops, larger=None):
     looks = {0: find(0)}  # quarter turns -> (page, probs, one, (votes, sure))
     first_votes, first_sure = looks[0][3]
     k = decided(first_votes)
+    first_look_turns = bool(k)  # the first look alone settled on a turn
     if k is None and len(looks[0][0].boxes):
         looks[1] = find(1)
         votes, sure = looks[1][3]
@@ -80,4 +82,16 @@ def upright_page(image, backend, crops, larger=None):
             k = (k + j) % 4
             if k not in looks:
                 looks[k] = find(k)
+        elif j is None and first_look_turns:  # the turn's own look leaves it in doubt: a page on its
+            # side and tilted can vote for its wrong side at both looks. The look a quarter round tells
+            # the other two ways; the way most glyphs read surely as found wins
+            q = (k + 1) % 4
+            if q not in looks:
+                looks[q] = find(q)
+            options = {k: looks[k][3][1][0], q: looks[q][3][1][0], (q + 2) % 4: looks[q][3][1][2]}
+            best = max(options, key=lambda o: options[o])
+            if best != k:
+                k = best
+                if k not in looks:
+                    looks[k] = find(k)
     return looks[k][:3]
