@@ -66,22 +66,25 @@ def output_names(entries):
             name = os.path.basename(os.path.normpath(path))
             if name in names:
                 name = f"{os.path.basename(os.path.dirname(os.path.abspath(path)))}_{name}"
-            base, n = name, 1
-            while name in names:
-                n += 1
-                name = f"{n}_{base}"
+            name = _unused(name, names, "{n}_{name}")
             names.add(name)
             docs[path] = name
         root, ext = os.path.splitext(name)
         stem = root if page is None else f"{root}_p{page + 1}"
         if stem in stems and ext:
             stem = f"{stem}_{ext[1:]}"
-        base, n = stem, 1
-        while stem in stems:
-            n += 1
-            stem = f"{base}_{n}"
+        stem = _unused(stem, stems, "{name}_{n}")
         stems.add(stem)
         out.append((name if page is None else f"{name}#p{page + 1}", stem))
+    return out
+
+
+def _unused(name, taken, numbered):
+    """name, or the first of numbered.format(n=2, 3, ..., name=name) not in taken."""
+    out, n = name, 1
+    while out in taken:
+        n += 1
+        out = numbered.format(n=n, name=name)
     return out
 
 
