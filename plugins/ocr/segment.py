@@ -586,8 +586,8 @@ def _drop_foreign_strokes(boxes, groups, props, h_med):
     """One hand writes a page with one pen: marks much thinner than the page's strokes (ruling, margin
     lines, paper texture) or much thicker (a pen lying on the sheet, a shadow wedge, a sheet edge) are not
     writing. A mark taller than the writing may be thicker in proportion, up to twice (a heading written
-    larger in a marker). A lone mark in a line of its own needs less evidence than one among letters: somewhat thick,
-    or flat (a dash, the sliver of a pen's edge)."""
+    larger in a marker). A lone mark in a line of its own needs less evidence than one among letters:
+    somewhat thick, or flat (a dash, the sliver of a pen's edge)."""
     if len(boxes) < 4:
         return boxes, groups, group_lines(boxes, h_med)
     rel = stroke_width(groups, props)
