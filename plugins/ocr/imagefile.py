@@ -145,6 +145,7 @@ def _pdf(path):
 def _pdf_page(path, page, max_side):
     """Page `page` (from 0) of a PDF drawn on white, its longer side max_side px: a scanner app's page
     photo is drawn at the size a photo is worked on. The page's own turn (/Rotate) is applied."""
+    pdfium = _pdfium(path)
     doc = _pdf(path)
     try:
         if not 0 <= page < len(doc):
@@ -153,7 +154,7 @@ def _pdf_page(path, page, max_side):
         if min(w, h) <= 0:
             raise PageError(f"{path}: page {page + 1} has no area")
         return doc[page].render(scale=max_side / max(w, h)).to_pil().convert("RGB")
-    except _pdfium(path).PdfiumError as exc:
+    except pdfium.PdfiumError as exc:
         raise PageError(f"{path}: page {page + 1} of the PDF cannot be drawn ({exc})") from exc
     finally:
         doc.close()

@@ -39,7 +39,7 @@ def merge_split_characters(page, backend, probs, one):
     Updates probs and one (P(one character)) in place."""
     h_page = page.info.get("char_height", 1.0)
     for li, line in enumerate(page.lines):
-        h = line_height(page.boxes, line, h_page) if line else h_page
+        h = line_height(page.boxes, line, h_page)
         k = 0
         while k < len(line) - 1:
             a, b = line[k], line[k + 1]
@@ -176,7 +176,7 @@ def split_touching_characters(page, backend, probs, one):
     h_page = page.info.get("char_height", 1.0)
     boxes, probs, alternatives, cut_boxes = list(page.boxes), list(probs), {}, {}
     for li, line in enumerate(page.lines):
-        h = line_height(page.boxes, line, h_page) if line else h_page
+        h = line_height(page.boxes, line, h_page)
         for k in range(len(line) - 1, -1, -1):  # backwards: insertions do not move what is left to do
             b = line[k]
             y1, x1, y2, x2 = boxes[b]

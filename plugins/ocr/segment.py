@@ -686,7 +686,9 @@ def _gap_threshold(gaps, min_spaces=1):
 
 def line_height(boxes, line, h_med):
     """A line's character height: the median of its boxes' heights, within 0.5-3 times the page's (a
-    heading is written larger than the text under it, a note smaller)."""
+    heading is written larger than the text under it, a note smaller); the page's for an empty line."""
+    if not len(line):
+        return float(h_med)
     return float(np.clip(np.median(boxes[line, 2] - boxes[line, 0]), 0.5 * h_med, 3.0 * h_med))
 
 
