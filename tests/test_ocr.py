@@ -419,6 +419,31 @@ def test_word_decoder_chooses_how_to_cut_a_wide_box(tmp_path):
     assert decode.decode_page(p, [[0, 1, 2, 3]], [[False] * 4], wordlist=wl, cuts=cuts) == ["DOG"]
 
 
+def test_cut_choice_does_not_favour_fewer_pieces(tmp_path):
+    # B [O X touching, read whole as a Y with P(one) 0.2]: whole, the listed word BY; cut into a doubtful
+    # O and X (0.5 each, P(one) 0.6 a piece), the listed word BOX. Hand-computed log scores (prior log .85
+    # for each, the only listed word of its length):
+    #   BY:  log .2 + log .99 + log .9 + log .85                    = -1.89
+    #   BOX: 2 log .6 - log 1.5 + log .99 + 2 log .5 + log .85       = -2.99
+    # BY scores higher, but BOX reads one character more: + CUT_LETTER_BONUS (2) makes it the choice.
+    (tmp_path / "words").write_text("BY\nBOX\n")
+    wl = decode.WordList(str(tmp_path / "words"))
+    p = _probs({"B": 0.99}, {"Y": 0.9, "V": 0.1})
+    pieces = _probs({"O": 0.5, "0": 0.5}, {"X": 0.5, "K": 0.5})
+    cuts = {(1,): [(np.log(0.2), p[1][None]), (2 * np.log(0.6) - np.log(1.5), pieces)]}
+    chosen = {}
+    assert decode.decode_page(p, [[0, 1]], [[False] * 2], wordlist=wl, cuts=cuts, chosen=chosen) == ["BOX"]
+    assert chosen == {(1,): 1}
+    rows, labels, score, _ = decode._cut_word([0, 1], np.log(p), wl, None, {
+        g: [(seg, np.log(q)) for seg, q in opts] for g, opts in cuts.items()})
+    assert score == pytest.approx(2 * np.log(0.6) - np.log(1.5) + np.log(p[0, 1] * pieces[0, 14] * pieces[1, 23])
+                                  + np.log(0.85), abs=1e-6)  # the bonus is not in the score
+    # at half the bonus the whole box still wins
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(decode, "CUT_LETTER_BONUS", 1.0)
+        assert decode.decode_page(p, [[0, 1]], [[False] * 2], wordlist=wl, cuts=cuts) == ["BY"]
+
+
 def test_apply_cuts_redraws_the_boxes_the_decoder_cut():
     boxes = np.array([[0, 0, 10, 8], [0, 10, 10, 30], [0, 40, 10, 48]])
     page = segment.Page(None, None, boxes.copy(), None, [[1], [2], [3]], [[0, 1], [2]], [[False, False], [False]],

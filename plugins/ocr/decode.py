@@ -208,6 +208,14 @@ def default_wordlist():
 
 
 MAX_CUT_COMBINATIONS = 64  # readings tried per word when several of its boxes may be cut differently
+# Choosing a cut, each character read earns this (log) bonus, a digit log(26/10) less: a reading's score
+# multiplies one classifier posterior and one prior factor (1/26 a letter, 1/10 a digit off the list) per
+# character, so cuts into fewer, wider pieces won too often (B and an O X touching, the O X read whole as
+# a Y: BY). Counted only for the choice: the token's score stays comparable with a joined neighbour's.
+# Cramped sets T 0.776 -> 0.814, H 0.812 -> 0.828, T2 0.785 -> 0.805, U 0.841 -> 0.837; at 3.0 numbers
+# gained digits (1984 -> 19814); a letter's bonus alone helped cramped pages half as much.
+CUT_LETTER_BONUS = 2.0
+CUT_DIGIT_BONUS = CUT_LETTER_BONUS - np.log(26 / 10)
 
 
 def _token_score(logp, wordlist, seq_type):
@@ -218,8 +226,9 @@ def _token_score(logp, wordlist, seq_type):
 def _cut_word(word, logp, wordlist, seq_type, cuts):
     """The likeliest reading of a word some of whose boxes are wide enough to hold several touching
     characters: over the ways to cut each (cuts: {tuple of box ids: [(segmentation log-score, log-probs
-    of its pieces)]}), the best word-list reading plus segmentation score. Returns (rows, labels, score,
-    {group: index of the cut chosen})."""
+    of its pieces)]}), the best word-list reading plus segmentation score, each character it reads
+    adding CUT_LETTER_BONUS (a digit CUT_DIGIT_BONUS) to the choice, not to the score. Returns (rows,
+    labels, score, {group: index of the cut chosen})."""
     groups = [g for g in cuts if g[0] in word]
     options = [sorted(enumerate(cuts[g]), key=lambda o: -(o[1][0] + o[1][1].max(1).sum())) for g in groups]
     while np.prod([len(o) for o in options]) > MAX_CUT_COMBINATIONS:
@@ -232,9 +241,11 @@ def _cut_word(word, logp, wordlist, seq_type, cuts):
         rows = np.concatenate([chosen[k][1] if k in chosen else logp[k][None] for k in word if k not in inside])
         labels, score = _token_score(rows, wordlist, seq_type)
         score += sum(c[1][0] for c in choice)
-        if best is None or score > best[2]:
-            best = (rows, labels, score, {g: c[0] for g, c in zip(groups, choice)})
-    return best
+        n_letters = int((labels < N_LETTERS).sum())
+        pick = score + CUT_LETTER_BONUS * n_letters + CUT_DIGIT_BONUS * (len(labels) - n_letters)
+        if best is None or pick > best[0]:
+            best = (pick, rows, labels, score, {g: c[0] for g, c in zip(groups, choice)})
+    return best[1:]
 
 
 def decode_page(probs, lines, spaces, context=True, wordlist=None, cuts=None, chosen=None, numbered=None):
