@@ -3,7 +3,7 @@ import pytest
 from skimage import measure
 
 from fastnn.data import CLASSES36
-from fastnn_plugins.ocr import repair, segment
+from fastnn_plugins.ocr import decode, repair, segment
 
 
 class AspectReader:
@@ -200,7 +200,8 @@ def test_a_rejected_box_under_the_split_width_offers_dearer_cuts_to_the_word_dec
     assert page.lines == [[0]]
     options = page.info["cut_alternatives"][(0,)]
     assert options[0][0] == pytest.approx(np.log(0.05))  # the whole box first
-    cost = np.log(repair.PIECE_MARGIN) + np.log(repair.NARROW_CUT_COST)  # a wide box's cut pays only the first
+    # a wide box's cut pays only the first; the bonus the word decoder gives each character read is paid back
+    cost = np.log(repair.PIECE_MARGIN) + np.log(repair.NARROW_CUT_COST) + decode.CUT_LETTER_BONUS
     for seg, p in options[1:]:
         one = np.where(p.argmax(1) == CLASSES36.index("I"), 1.0, 0.05)
         assert seg == pytest.approx(np.log(one).sum() - (len(p) - 1) * cost)

@@ -212,8 +212,9 @@ MAX_CUT_COMBINATIONS = 64  # readings tried per word when several of its boxes m
 # multiplies one classifier posterior and one prior factor (1/26 a letter, 1/10 a digit off the list) per
 # character, so cuts into fewer, wider pieces won too often (B and an O X touching, the O X read whole as
 # a Y: BY). Counted only for the choice: the token's score stays comparable with a joined neighbour's.
-# Cramped sets T 0.776 -> 0.814, H 0.812 -> 0.828, T2 0.785 -> 0.805, U 0.841 -> 0.837; at 3.0 numbers
-# gained digits (1984 -> 19814); a letter's bonus alone helped cramped pages half as much.
+# A narrow box's cuts pay it back (repair.NARROW_CUT_COST). Cramped sets T 0.776 -> 0.813, H 0.812 ->
+# 0.824, T2 0.785 -> 0.801, U 0.841 -> 0.837; at 3.0 numbers gained digits (1984 -> 19814); a letter's
+# bonus alone helped cramped pages half as much.
 CUT_LETTER_BONUS = 2.0
 CUT_DIGIT_BONUS = CUT_LETTER_BONUS - np.log(26 / 10)
 

@@ -4,7 +4,7 @@ ink; a reading's confidence is P(one character) * P(its likeliest character) (ba
 import numpy as np
 from skimage import measure
 
-from . import glyph
+from . import decode, glyph
 from .segment import line_height
 
 SPLIT_MIN_WIDTH = 1.1  # narrower boxes are taken as one character (94 % of held-out characters are)
@@ -191,7 +191,8 @@ def split_touching_characters(page, backend, probs, one):
             forced = x2 - x1 >= SPLIT_FORCE_WIDTH * ref
             # the whole box is an option unless it is too wide for one character
             options = [] if forced else [(np.log(max(float(one[b]), 1e-12)), probs[b][None])]
-            extra = np.log(NARROW_CUT_COST) if narrow else 0.0
+            # a narrow box's extra piece also pays back the bonus the word decoder gives each character read
+            extra = np.log(NARROW_CUT_COST) + decode.CUT_LETTER_BONUS if narrow else 0.0
             options += [(seg - extra * (len(spans) - 1), np.stack([readings[2][sp] for sp in spans]))
                         for seg, spans in paths]
             option_boxes = [] if forced else [np.array([boxes[b]])]
