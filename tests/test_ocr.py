@@ -422,7 +422,7 @@ def test_word_decoder_chooses_how_to_cut_a_wide_box(tmp_path):
 def test_cut_choice_does_not_favour_fewer_pieces(tmp_path):
     # B [O X touching, read whole as a Y with P(one) 0.2]: whole, the listed word BY; cut into a doubtful
     # O and X (0.5 each, P(one) 0.6 a piece), the listed word BOX. Hand-computed log scores (prior log .85
-    # for each, the only listed word of its length):
+    # for each, the only listed word of its length; _probs normalises, so about):
     #   BY:  log .2 + log .99 + log .9 + log .85                    = -1.89
     #   BOX: 2 log .6 - log 1.5 + log .99 + 2 log .5 + log .85       = -2.99
     # BY scores higher, but BOX reads one character more: + CUT_LETTER_BONUS (2) makes it the choice.
@@ -436,7 +436,8 @@ def test_cut_choice_does_not_favour_fewer_pieces(tmp_path):
     assert chosen == {(1,): 1}
     rows, labels, score, _ = decode._cut_word([0, 1], np.log(p), wl, None, {
         g: [(seg, np.log(q)) for seg, q in opts] for g, opts in cuts.items()})
-    assert score == pytest.approx(2 * np.log(0.6) - np.log(1.5) + np.log(p[0, 1] * pieces[0, 14] * pieces[1, 23])
+    b, o, x = (CLASSES36.index(c) for c in "BOX")
+    assert score == pytest.approx(2 * np.log(0.6) - np.log(1.5) + np.log(p[0, b] * pieces[0, o] * pieces[1, x])
                                   + np.log(0.85), abs=1e-6)  # the bonus is not in the score
     # at half the bonus the whole box still wins
     with pytest.MonkeyPatch.context() as mp:
