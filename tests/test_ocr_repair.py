@@ -17,8 +17,10 @@ class AspectReader:
         probs, one = np.full((len(glyphs), 36), 0.1 / 35), np.ones(len(glyphs))
         for k, g in enumerate(glyphs):
             ys, xs = np.nonzero(g < 0.5)
-            narrow = (np.ptp(xs) + 1) / (np.ptp(ys) + 1) < 0.6  # one bar with stubs of bridges: <= 0.5; two: 0.67+
-            probs[k, CLASSES36.index("I" if narrow else "M")] = self.narrow_prob if narrow else 0.9
+            aspect = (np.ptp(xs) + 1) / (np.ptp(ys) + 1)
+            narrow = aspect < 0.6  # one bar with stubs of bridges: <= 0.5; two: 0.67+
+            # the more stub beside the bar, the less sure (a half bar with a bridge is as wide as a bar with one)
+            probs[k, CLASSES36.index("I" if narrow else "M")] = self.narrow_prob - 0.02 * aspect if narrow else 0.9
             if not (narrow or self.sure_of_everything):
                 one[k] = self.wide_one
         return probs, one
