@@ -1217,6 +1217,17 @@ def test_a_page_photographed_turned_round_is_read_upright(k):
     assert "quarter_turns" not in page.info and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]
 
 
+def _read_turned_v_page(monkeypatch, quarter_turns, looks):
+    """Read the V page turned quarter_turns times with orientation.tally answering each look in turn from
+    looks [(votes, sure glyphs) per turn]; every look given must be taken. Returns (page, lines)."""
+    tallies = iter([(np.array(v), np.array(n)) for v, n in looks])
+    monkeypatch.setattr(orientation, "tally", lambda *a: next(tallies))
+    upright = np.asarray(_v_page(paper=215, ink=50), np.float32)
+    page, lines, _ = task.read_page(np.rot90(upright, quarter_turns), _VReader(), context=False)
+    assert next(tallies, None) is None, "a look was not taken"
+    return page, lines
+
+
 def test_a_page_the_glyphs_leave_in_doubt_is_looked_at_again_a_quarter_turn_round(monkeypatch):
     # the page as found leaves its glyphs' votes tied (as a page on its side and tilted does: deskewed
     # wrongly, its glyphs read badly every way up); found again a quarter turn round, it is upside down
@@ -1235,10 +1246,8 @@ def test_a_page_the_glyphs_leave_in_doubt_is_looked_at_again_a_quarter_turn_roun
     assert "quarter_turns" not in page.info and len(calls) == 2  # settled by the second look: upright
     # cramped letters: the votes as found settle nothing; on their side, a few sure pieces settle on a
     # turn, but read fewer glyphs surely than the first look did: that is no reason to turn
-    tallies = iter([(np.array([2, 2, 3, 3]), np.array([10, 8, 10, 8])),  # votes, sure glyphs per turn
-                    (np.array([4, 0, 0, 0]), np.array([5, 1, 3, 1]))])
-    monkeypatch.setattr(orientation, "tally", lambda *a: next(tallies))
-    page, lines, _ = task.read_page(upright, _VReader(), context=False)
+    page, lines = _read_turned_v_page(monkeypatch, 0, [([2, 2, 3, 3], [10, 8, 10, 8]),  # votes, sure glyphs
+                                                       ([4, 0, 0, 0], [5, 1, 3, 1])])
     assert "quarter_turns" not in page.info and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]
 
 
@@ -1246,17 +1255,11 @@ def test_when_neither_look_settles_the_turn_their_votes_are_pooled(monkeypatch):
     # a short page on its side: as found its glyphs vote 3 upright, 5 for a quarter turn (not 2x: no
     # decision); found again a quarter turn round they vote 5 upright, 4 upside down (none either). Pooled
     # in the second look's frame, 5 + 5 for that quarter turn against 4 + 0 and 3 + 1: turned
-    tallies = iter([(np.array([3, 5, 0, 0]), np.array([9, 12, 6, 10])),
-                    (np.array([5, 0, 4, 1]), np.array([16, 7, 14, 6]))])
-    monkeypatch.setattr(orientation, "tally", lambda *a: next(tallies))
-    upright = np.asarray(_v_page(paper=215, ink=50), np.float32)
-    page, _, _ = task.read_page(np.rot90(upright, 3), _VReader(), context=False)
+    page, _ = _read_turned_v_page(monkeypatch, 3, [([3, 5, 0, 0], [9, 12, 6, 10]), ([5, 0, 4, 1], [16, 7, 14, 6])])
     assert page.info["quarter_turns"] == 1
     # pooled votes settling on a turn the second look reads fewer glyphs surely at than the first did
     # (cramped pieces) still leave the page as found
-    tallies = iter([(np.array([3, 5, 0, 0]), np.array([9, 12, 6, 10])),
-                    (np.array([5, 0, 4, 1]), np.array([11, 7, 14, 6]))])
-    page, _, _ = task.read_page(upright, _VReader(), context=False)
+    page, _ = _read_turned_v_page(monkeypatch, 0, [([3, 5, 0, 0], [9, 12, 6, 10]), ([5, 0, 4, 1], [11, 7, 14, 6])])
     assert "quarter_turns" not in page.info
 
 
@@ -1264,21 +1267,15 @@ def test_a_turn_whose_own_look_votes_to_turn_on_is_followed(monkeypatch):
     # a page on its side and tilted, deskewed wrongly at the first look: its glyphs vote 10 to 5 for the
     # opposite side (three quarter turns). Found that way round, they vote 18 to 6 to turn it upside down
     # again, and read more glyphs surely that way (38 against 29): the page is read a quarter turn round
-    tallies = iter([(np.array([5, 5, 3, 10]), np.array([12, 23, 11, 23])),
-                    (np.array([6, 2, 18, 1]), np.array([29, 15, 38, 14])),
-                    (np.array([16, 1, 5, 2]), np.array([36, 19, 29, 15]))])
-    monkeypatch.setattr(orientation, "tally", lambda *a: next(tallies))
-    upright = np.asarray(_v_page(paper=215, ink=50), np.float32)
-    page, lines, _ = task.read_page(np.rot90(upright, 3), _VReader(), context=False)
+    # three looks: as found, the turn voted for, the one it pointed to
+    page, lines = _read_turned_v_page(monkeypatch, 3, [([5, 5, 3, 10], [12, 23, 11, 23]),
+                                                       ([6, 2, 18, 1], [29, 15, 38, 14]),
+                                                       ([16, 1, 5, 2], [36, 19, 29, 15])])
     assert page.info["quarter_turns"] == 1 and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]
-    assert next(tallies, None) is None  # three looks: as found, the turn voted for, the one it pointed to
     # a look that votes to turn on but reads fewer glyphs surely that way than as it is stays as it is
-    tallies = iter([(np.array([5, 5, 3, 10]), np.array([12, 23, 11, 23])),
-                    (np.array([1, 2, 6, 0]), np.array([20, 5, 15, 3]))])
-    page, lines, _ = task.read_page(np.rot90(upright, 1), _VReader(), context=False)
+    page, lines = _read_turned_v_page(monkeypatch, 1, [([5, 5, 3, 10], [12, 23, 11, 23]),
+                                                       ([1, 2, 6, 0], [20, 5, 15, 3])])
     assert page.info["quarter_turns"] == 3 and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]
-    assert next(tallies, None) is None
-
 
 
 def test_a_turn_its_own_look_leaves_in_doubt_is_weighed_against_the_other_two(monkeypatch):
@@ -1286,22 +1283,18 @@ def test_a_turn_its_own_look_leaves_in_doubt_is_weighed_against_the_other_two(mo
     # down): as found its glyphs vote 6 to 3 for a half turn; found that way round they tie 5 to 5. The
     # look a quarter further round reads 26 glyphs surely as found and 42 turned upside down: the page
     # is read that way, a quarter turn from the start (where 42 read surely again)
-    tallies = iter([(np.array([1, 3, 6, 2]), np.array([10, 13, 15, 10])),
-                    (np.array([5, 2, 5, 2]), np.array([12, 9, 10, 12])),
-                    (np.array([3, 0, 22, 3]), np.array([26, 14, 42, 17])),
-                    (np.array([18, 1, 3, 2]), np.array([42, 16, 26, 17]))])
-    monkeypatch.setattr(orientation, "tally", lambda *a: next(tallies))
-    upright = np.asarray(_v_page(paper=215, ink=50), np.float32)
-    page, lines, _ = task.read_page(np.rot90(upright, 3), _VReader(), context=False)
+    # four looks: as found, the half turn, three quarters, a quarter
+    page, lines = _read_turned_v_page(monkeypatch, 3, [([1, 3, 6, 2], [10, 13, 15, 10]),
+                                                       ([5, 2, 5, 2], [12, 9, 10, 12]),
+                                                       ([3, 0, 22, 3], [26, 14, 42, 17]),
+                                                       ([18, 1, 3, 2], [42, 16, 26, 17])])
     assert page.info["quarter_turns"] == 1 and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]
-    assert next(tallies, None) is None  # four looks: as found, the half turn, three quarters, a quarter
     # where the turn voted for reads the most glyphs surely, it stays: three looks, no fourth
-    tallies = iter([(np.array([1, 3, 6, 2]), np.array([10, 13, 15, 10])),
-                    (np.array([5, 2, 5, 2]), np.array([40, 9, 10, 12])),
-                    (np.array([3, 0, 22, 3]), np.array([26, 14, 30, 17]))])
-    page, lines, _ = task.read_page(np.rot90(upright, 2), _VReader(), context=False)
+    page, lines = _read_turned_v_page(monkeypatch, 2, [([1, 3, 6, 2], [10, 13, 15, 10]),
+                                                       ([5, 2, 5, 2], [40, 9, 10, 12]),
+                                                       ([3, 0, 22, 3], [26, 14, 30, 17])])
     assert page.info["quarter_turns"] == 2 and lines == ["VVV VVV", "VVV VVV VVV", "VVV V"]
-    assert next(tallies, None) is None
+
 
 def test_a_heading_written_larger_keeps_its_words_whole():
     # two lines of 40 px writing (letters 28 wide, 8 apart, words 30 apart) under a heading of 80 px
